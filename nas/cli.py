@@ -1,0 +1,132 @@
+"""`nas` command line: the entry points the workflow calls and a person can call by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nas.config import ConfigError, load_config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from nas.train import run_training
+
+    cfg = load_config(args.config, args.set)
+    run_training(cfg, args.out, checkpoint=args.checkpoint)
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from nas.finetune import run_finetune
+
+    cfg = load_config(args.config, args.set)
+    children = args.children.split(",") if args.children else None
+    run_finetune(cfg, args.snapshot, args.steps, args.out, children=children)
+    return 0
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from nas import metrics, reference
+
+    matrix = metrics.read_wide(args.accuracy)
+    if args.ground_truth:
+        gt = pd.read_csv(args.ground_truth, dtype={"child": str}).set_index("child")
+        gt_acc = gt["acc_mean"]
+        gt_rank = gt["rank"] if "rank" in gt else metrics.ranks_from_accuracy(gt_acc)
+    else:
+        gt_acc, gt_rank = reference.ground_truth_accuracy(), reference.ground_truth_rank()
+    missing = sorted(set(matrix.columns) - set(gt_acc.index))
+    if missing:
+        raise ValueError(f"{args.accuracy}: children {missing} have no ground truth")
+    window = args.window or len(matrix)
+    summary = metrics.summarize_run(matrix, gt_acc, gt_rank, window)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for key, value in summary.items():
+            print(f"{key}\t{value:.4f}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from nas.bench import bench
+
+    out = bench(
+        args.device,
+        args.batch_size,
+        args.image_size,
+        args.train_steps,
+        args.eval_images,
+        not args.nchw,
+        args.plain,
+    )
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from nas.data import download_dataset
+
+    download_dataset(args.name, args.root)
+    print(f"{args.name} is ready under {args.root}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nas", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one super-net instance (or one group)")
+    t.add_argument("--config", help="run config YAML")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--out", required=True, help="run folder (records.csv, run.json)")
+    t.add_argument("--checkpoint", help="resume state path (default OUT/resume.pt)")
+    t.set_defaults(fn=_train)
+
+    f = sub.add_parser("finetune", help="finetune every child from a snapshot")
+    f.add_argument("--config")
+    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    f.add_argument("--snapshot", required=True)
+    f.add_argument("--steps", type=int, default=64)
+    f.add_argument("--children", help="comma-separated subset (default: all of the run)")
+    f.add_argument("--out", required=True, help="records CSV to write")
+    f.set_defaults(fn=_finetune)
+
+    m = sub.add_parser("metrics", help="GT-Tau and Top-n-Rank of a wide accuracy matrix")
+    m.add_argument("accuracy", help="wide CSV: step/epoch column, then one column per child")
+    m.add_argument("--ground-truth", help="CSV with child,acc_mean[,rank] (default: Table 5)")
+    m.add_argument("--window", type=int, help="last K points (default: all)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(fn=_metrics)
+
+    b = sub.add_parser("bench", help="training and evaluation throughput, as JSON")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--batch-size", type=int, default=256)
+    b.add_argument("--image-size", type=int, default=32)
+    b.add_argument("--train-steps", type=int, default=20)
+    b.add_argument("--eval-images", type=int, default=512)
+    b.add_argument("--nchw", action="store_true", help="disable channels-last")
+    b.add_argument("--plain", action="store_true", help="also time per-child evaluation")
+    b.set_defaults(fn=_bench)
+
+    d = sub.add_parser("download", help="download a data set (on a machine with internet)")
+    d.add_argument("name", choices=["cifar10"])
+    d.add_argument("--root", default="data")
+    d.set_defaults(fn=_download)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        print(f"nas {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

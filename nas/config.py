@@ -1,0 +1,195 @@
+"""Run configuration: one super-net instance (or one group of it), validated before any work.
+
+A run config is a flat YAML mapping; `load_config` merges a file with `key=value` overrides
+(values parsed as YAML) and checks every key, so bad input fails before training starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace, partition
+
+ORDERS = ("fixed", "shuffled", "reshuffled")
+SHARINGS = ("all", "groups", "prefix")
+GRAD_CLEARS = ("zero", "none")
+VALIDATIONS = ("test", "holdout")
+DATASETS = ("cifar10", "digits")
+
+
+class ConfigError(ValueError):
+    """A config key has a bad value; the message names the key."""
+
+
+@dataclass
+class RunConfig:
+    # data
+    dataset: str = "cifar10"
+    data_root: str = "data"
+    validation: str = "test"
+    holdout: int = 5000
+    # search space and network (paper Appendix A)
+    n_nodes: int = 2
+    ops: list[str] = field(default_factory=lambda: list(PAPER_OPS))
+    n_cells: int = 4
+    stem_channels: int = 48
+    cell_channels: int = 16
+    bn_momentum: float = 0.4
+    # sharing: all children share; a group of a partition; or a shared prefix of k cells
+    sharing: str = "all"
+    m: int = 1
+    grouping: str = "similar"
+    group: int = 0
+    partition_seed: int = 0
+    k: int = 0
+    # optimisation (paper Section 3.1)
+    epochs: int = 200
+    batch_size: int = 256
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 1e-3
+    grad_clear: str = "zero"
+    # seeds and child order
+    init_seed: int = 0
+    order: str = "fixed"
+    order_seed: int = 0
+    data_seed: int = 0
+    # evaluation and snapshots
+    eval_epochs: list[int] | str = "all"
+    dense_last: int = 0
+    eval_batch_size: int = 2000
+    snapshot_epochs: list[int] = field(default_factory=list)
+    # execution
+    device: str = "auto"
+    channels_last: bool = True
+    threads: int = 0
+
+    @property
+    def space(self) -> SearchSpace:
+        return SearchSpace(self.n_nodes, tuple(self.ops))
+
+    def run_children(self) -> list[str]:
+        """Children this run trains: all of them, or one group of the partition."""
+        children = self.space.children
+        if self.sharing != "groups":
+            return children
+        return partition(children, self.m, self.grouping, self.partition_seed)[self.group]
+
+    def shared_cells(self) -> int:
+        """How many cells (after the stem) all children of this run share."""
+        return self.k if self.sharing == "prefix" else self.n_cells
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        return math.ceil(n_train / self.batch_size)
+
+    def eval_epoch_set(self) -> set[int]:
+        if self.eval_epochs == "all":
+            return set(range(1, self.epochs + 1))
+        if self.eval_epochs == "last":
+            return {self.epochs}
+        return set(self.eval_epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"config key '{key}': {msg}")
+
+
+def _check_choice(cfg: RunConfig, key: str, choices: tuple[str, ...]) -> None:
+    value = getattr(cfg, key)
+    _check(value in choices, key, f"unknown value {value!r}; choose one of {list(choices)}")
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Raise ConfigError naming the first bad key."""
+    for key, choices in [
+        ("dataset", DATASETS),
+        ("validation", VALIDATIONS),
+        ("sharing", SHARINGS),
+        ("grouping", GROUPINGS),
+        ("order", ORDERS),
+        ("grad_clear", GRAD_CLEARS),
+    ]:
+        _check_choice(cfg, key, choices)
+    try:
+        space = cfg.space
+    except ValueError as err:
+        raise ConfigError(f"config key 'ops'/'n_nodes': {err}") from err
+    n_children = len(space.children)
+    for key in ("epochs", "batch_size", "n_cells", "stem_channels", "cell_channels"):
+        _check(isinstance(getattr(cfg, key), int) and getattr(cfg, key) >= 1, key, "must be >= 1")
+    _check(0 <= cfg.k <= cfg.n_cells, "k", f"must be in 0..n_cells={cfg.n_cells}, got {cfg.k}")
+    _check(
+        cfg.m >= 1 and n_children % cfg.m == 0,
+        "m",
+        f"must divide the number of children ({n_children}), got {cfg.m}",
+    )
+    _check(0 <= cfg.group < cfg.m, "group", f"must be in 0..m-1={cfg.m - 1}, got {cfg.group}")
+    _check(0.0 <= cfg.bn_momentum <= 1.0, "bn_momentum", "must be in [0, 1]")
+    _check(0.0 <= cfg.momentum < 1.0, "momentum", "must be in [0, 1)")
+    _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
+    _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
+    _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
+    _check(cfg.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
+    if isinstance(cfg.eval_epochs, str):
+        _check(cfg.eval_epochs in ("all", "last"), "eval_epochs", "'all', 'last' or a list")
+    else:
+        bad = [e for e in cfg.eval_epochs if not 1 <= int(e) <= cfg.epochs]
+        _check(not bad, "eval_epochs", f"epochs {bad} outside 1..{cfg.epochs}")
+    bad = [e for e in cfg.snapshot_epochs if not 1 <= int(e) <= cfg.epochs]
+    _check(not bad, "snapshot_epochs", f"epochs {bad} outside 1..{cfg.epochs}")
+    _check(
+        cfg.device == "auto" or cfg.device.split(":")[0] in ("cpu", "cuda", "mps"),
+        "device",
+        f"unknown device {cfg.device!r}",
+    )
+    return cfg
+
+
+def check_dense_window(cfg: RunConfig, steps_per_epoch: int) -> None:
+    """The dense window must fit in the run; needs the data set size, so checked at load."""
+    total = cfg.epochs * steps_per_epoch
+    _check(
+        cfg.dense_last <= total,
+        "dense_last",
+        f"window of {cfg.dense_last} mini-batches is longer than the run ({total})",
+    )
+
+
+def from_dict(values: dict[str, Any]) -> RunConfig:
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}; known keys: {sorted(known)}")
+    return validate(RunConfig(**values))
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"override {pair!r} is not key=value")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: a run config must be a YAML mapping")
+        values.update(loaded)
+    values.update(parse_overrides(overrides or []))
+    return from_dict(values)

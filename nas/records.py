@@ -1,0 +1,110 @@
+"""Accuracy records: the one kind of data every table and figure is computed from.
+
+A run writes a tidy CSV, one row per (evaluation point, child). `to_wide` turns the rows of
+one point kind into the layout the original study published (one column per child).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+POINT_KINDS = ("epoch", "dense", "finetune")
+
+
+@dataclass(frozen=True)
+class Record:
+    point_kind: str  # epoch | dense | finetune
+    epoch: int  # epochs completed (dense: the epoch in progress, 1-based)
+    step: int  # mini-batches completed (finetune: finetuning steps completed)
+    trained_child: str  # the child trained at the last step ("" before any step)
+    child: str
+    accuracy: float
+    loss: float
+
+
+COLUMNS = [f.name for f in fields(Record)]
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def records_to_csv(records: list[Record]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for rec in records:
+        writer.writerow(astuple(rec))
+    return buf.getvalue()
+
+
+def write_records(path: str | Path, records: list[Record]) -> None:
+    atomic_write_text(path, records_to_csv(records))
+
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """Read a tidy records CSV, keeping child names as strings."""
+    df = pd.read_csv(path, dtype={"child": str, "trained_child": str}, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: not a records file, missing columns {missing}")
+    return df
+
+
+def to_wide(df: pd.DataFrame, point_kind: str, index: str = "step") -> pd.DataFrame:
+    """Rows = evaluation points in time order (`index` column), columns = children."""
+    sub = df[df["point_kind"] == point_kind]
+    if sub.empty:
+        raise ValueError(f"no records of point kind {point_kind!r}")
+    wide = sub.pivot_table(index=index, columns="child", values="accuracy", aggfunc="first")
+    wide = wide.sort_index()
+    wide.columns = [str(c) for c in wide.columns]
+    return wide[sorted(wide.columns)]
+
+
+def from_wide(wide: pd.DataFrame, point_kind: str) -> list[Record]:
+    """Records from the published wide layout (index = step or epoch); loss is unknown (NaN)."""
+    out = []
+    by_epoch = wide.index.name == "epoch"
+    for point, row in wide.iterrows():
+        for child, acc in row.items():
+            p = int(point)
+            out.append(
+                Record(
+                    point_kind,
+                    p if by_epoch else 0,
+                    0 if by_epoch else p,
+                    "",
+                    str(child),
+                    float(acc),
+                    float("nan"),
+                )
+            )
+    return out

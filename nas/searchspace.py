@@ -1,0 +1,77 @@
+"""The search space: ops, edges, child names and partitions of children into groups."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+PAPER_OPS: tuple[str, ...] = ("max_pool_3x3", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_5x5")
+GROUPINGS = ("random", "similar")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A DARTS-style cell of `n_nodes` densely connected nodes; one op per edge.
+
+    A child is named by one digit per edge (1-based op index), edges ordered by target
+    node then source node: for 2 nodes, (0,1), (0,2), (1,2), so "111".."444".
+    """
+
+    n_nodes: int = 2
+    ops: tuple[str, ...] = PAPER_OPS
+
+    def __post_init__(self) -> None:
+        from nas.ops import OPS  # local: ops imports torch, the space itself does not need it
+
+        if self.n_nodes < 1:
+            raise ValueError(f"n_nodes must be >= 1, got {self.n_nodes}")
+        if not 1 <= len(self.ops) <= 9:
+            raise ValueError(f"the space needs 1..9 ops (one digit each), got {len(self.ops)}")
+        unknown = [op for op in self.ops if op not in OPS]
+        if unknown:
+            raise ValueError(f"unknown op(s) {unknown}; known ops: {sorted(OPS)}")
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        return [(i, j) for j in range(1, self.n_nodes + 1) for i in range(j)]
+
+    @property
+    def children(self) -> list[str]:
+        """All child names in lexicographic order."""
+        digits = [str(d) for d in range(1, len(self.ops) + 1)]
+        return ["".join(p) for p in itertools.product(digits, repeat=len(self.edges))]
+
+    def check_child(self, child: str) -> None:
+        if len(child) != len(self.edges) or any(
+            not c.isdigit() or not 1 <= int(c) <= len(self.ops) for c in child
+        ):
+            raise ValueError(
+                f"child {child!r} is not in the space: want {len(self.edges)} digits in "
+                f"1..{len(self.ops)}"
+            )
+
+    def child_ops(self, child: str) -> list[str]:
+        """The op name on each edge (in `edges` order) for a child."""
+        self.check_child(child)
+        return [self.ops[int(c) - 1] for c in child]
+
+
+def partition(children: list[str], m: int, grouping: str, seed: int = 0) -> list[list[str]]:
+    """Split children into m equal groups.
+
+    "similar" slices the lexicographic order into blocks (paper Section 4.2.2);
+    "random" shuffles with `seed` first (Section 4.2.1). Each group keeps lexicographic order.
+    """
+    n = len(children)
+    if m < 1 or n % m:
+        raise ValueError(f"m={m} must be a positive divisor of the number of children ({n})")
+    if grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}; choose one of {list(GROUPINGS)}")
+    ordered = sorted(children)
+    if grouping == "random":
+        perm = np.random.default_rng(seed).permutation(n)
+        ordered = [ordered[i] for i in perm]
+    size = n // m
+    return [sorted(ordered[g * size : (g + 1) * size]) for g in range(m)]

@@ -1,0 +1,133 @@
+"""Training runs: reproducible records, resume after a stop, snapshots and finetuning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from nas.finetune import run_finetune
+from nas.records import read_records
+from nas.train import Interrupted, lr_at, run_training
+from tests.conftest import tiny_config
+
+TINY = [
+    "dataset=digits",
+    "epochs=3",
+    "batch_size=128",
+    "stem_channels=8",
+    "cell_channels=4",
+    "n_cells=2",
+    "dense_last=4",
+    "eval_batch_size=512",
+    "device=cpu",
+    "threads=1",
+    "order=reshuffled",
+    "order_seed=3",
+]
+
+
+def test_cosine_schedule_runs_from_lr_to_lr_min():
+    cfg = tiny_config(epochs=200)
+    assert lr_at(cfg, 0) == pytest.approx(0.025)
+    assert lr_at(cfg, 200) == pytest.approx(0.001)
+    assert lr_at(cfg, 100) == pytest.approx(0.013)
+
+
+def test_records_cover_every_point_and_child(tmp_path):
+    cfg = tiny_config(sharing="groups", m=16, group=2, grouping="random", eval_epochs=[2])
+    run_training(cfg, tmp_path, log=lambda *_: None)
+    df = read_records(tmp_path / "records.csv")
+    assert set(df.child) == set(cfg.run_children()) and df.child.nunique() == 4
+    assert sorted(df[df.point_kind == "epoch"].epoch.unique()) == [2]
+    dense = df[df.point_kind == "dense"]
+    assert sorted(dense.step.unique()) == [22, 23, 24]  # ceil(1438 / 128) = 12 steps x 2 epochs
+    assert dense.accuracy.between(0, 1).all()
+    # the trained child at each dense point follows the group's own fixed order
+    group = sorted(cfg.run_children())
+    assert list(dense.drop_duplicates("step").trained_child) == [group[s % 4] for s in (21, 22, 23)]
+    assert not (tmp_path / "resume.pt").exists()
+
+
+def test_same_config_gives_byte_identical_records(tmp_path):
+    cfg = tiny_config(epochs=1, dense_last=2)
+    a = run_training(cfg, tmp_path / "a", log=lambda *_: None)
+    b = run_training(cfg, tmp_path / "b", log=lambda *_: None)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_init_seed_changes_records(tmp_path):
+    a = run_training(tiny_config(epochs=1), tmp_path / "a", log=lambda *_: None)
+    b = run_training(tiny_config(epochs=1, init_seed=1), tmp_path / "b", log=lambda *_: None)
+    assert a.read_bytes() != b.read_bytes()
+
+
+@pytest.mark.parametrize("grad_clear", ["zero", "none"])
+def test_stop_at_an_epoch_boundary_then_resume_gives_identical_records(tmp_path, grad_clear):
+    cfg = tiny_config(epochs=3, grad_clear=grad_clear, order="shuffled")
+    whole = run_training(cfg, tmp_path / "whole", log=lambda *_: None)
+
+    def stop_after_first_epoch(msg: str) -> None:
+        if msg.startswith("epoch 1/"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Interrupted) as stopped:
+        run_training(cfg, tmp_path / "cut", log=stop_after_first_epoch)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert (tmp_path / "cut" / "resume.pt").exists()
+    assert not (tmp_path / "cut" / "records.csv").exists()
+    resumed = run_training(cfg, tmp_path / "cut", log=lambda *_: None)
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.slow
+def test_killed_cli_run_resumes_mid_epoch_with_identical_records(tmp_path):
+    """A real process gets SIGTERM at an arbitrary step, exits non-zero, and resumes."""
+    cmd = [sys.executable, "-m", "nas", "train", *sum((["--set", s] for s in TINY), [])]
+    subprocess.run([*cmd, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "cut")], stdout=subprocess.PIPE, text=True
+    )
+    for line in proc.stdout:
+        if line.startswith("epoch 1/"):
+            time.sleep(0.3)  # somewhere inside epoch 2
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM, rest
+    assert "checkpoint saved" in rest
+    subprocess.run([*cmd, "--out", str(tmp_path / "cut")], check=True, capture_output=True)
+    assert (tmp_path / "cut" / "records.csv").read_bytes() == (
+        tmp_path / "whole" / "records.csv"
+    ).read_bytes()
+
+
+def test_checkpoint_from_another_config_is_refused(tmp_path):
+    def stop(msg: str) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Interrupted):
+        run_training(tiny_config(epochs=2), tmp_path, log=stop)
+    with pytest.raises(ValueError, match="different config"):
+        run_training(tiny_config(epochs=2, init_seed=5), tmp_path, log=lambda *_: None)
+
+
+def test_snapshot_then_finetune_every_child(tmp_path):
+    cfg = tiny_config(epochs=2, snapshot_epochs=[1], sharing="groups", m=16, group=0)
+    run_training(cfg, tmp_path, log=lambda *_: None)
+    snap = tmp_path / "snapshots" / "epoch_1.pt"
+    assert snap.exists()
+    out = run_finetune(cfg, snap, steps=3, out_path=tmp_path / "ft.csv", log=lambda *_: None)
+    df = read_records(out)
+    assert len(df) == 4 * 4 and set(df.point_kind) == {"finetune"}
+    assert (df.epoch == 1).all() and sorted(df.step.unique()) == [0, 1, 2, 3]
+    # step 0 is the shared weights at the snapshot: equal to the epoch-1 evaluation
+    rec = read_records(tmp_path / "records.csv")
+    at1 = rec[(rec.point_kind == "epoch") & (rec.epoch == 1)].set_index("child").accuracy
+    ft0 = df[df.step == 0].set_index("child").accuracy
+    pd.testing.assert_series_equal(ft0.sort_index(), at1.sort_index(), check_names=False)
