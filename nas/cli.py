@@ -10,11 +10,26 @@ from nas.config import ConfigError, load_config
 
 
 def _train(args: argparse.Namespace) -> int:
-    from nas.train import run_training
+    from nas.train import run_groups, run_training
 
     cfg = load_config(args.config, args.set)
-    run_training(cfg, args.out, checkpoint=args.checkpoint)
+    if args.groups:
+        run_groups(cfg, parse_index_list(args.groups, cfg.m), args.out)
+    else:
+        run_training(cfg, args.out, checkpoint=args.checkpoint)
     return 0
+
+
+def parse_index_list(text: str, m: int) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7]; every index must be a group of the partition."""
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    bad = [g for g in out if not 0 <= g < m]
+    if bad:
+        raise ConfigError(f"--groups: indexes {bad} outside 0..m-1={m - 1}")
+    return out
 
 
 def _finetune(args: argparse.Namespace) -> int:
@@ -84,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     t.add_argument("--out", required=True, help="run folder (records.csv, run.json)")
     t.add_argument("--checkpoint", help="resume state path (default OUT/resume.pt)")
+    t.add_argument("--groups", help="train these groups of the partition, e.g. 0-7 (packing)")
     t.set_defaults(fn=_train)
 
     f = sub.add_parser("finetune", help="finetune every child from a snapshot")

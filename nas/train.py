@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from nas import __version__
-from nas.config import RunConfig, check_dense_window
+from nas.config import RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_children
-from nas.records import Record, atomic_write_bytes, write_json, write_records
+from nas.records import Record, atomic_write_bytes, atomic_write_text, write_json, write_records
 from nas.schedule import ChildSchedule, derived_seed
 from nas.supernet import SuperNet, build_supernet
 
@@ -274,3 +274,25 @@ def run_info(cfg, device, children, total_steps, timing) -> dict[str, Any]:
         "host": platform.node(),
         "timing": timing,
     }
+
+
+def run_groups(cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print) -> Path:
+    """Train several groups of one partition in one process (packing many short runs into
+    one allocation), one after another. Each group keeps its own folder, so a stopped job
+    skips the groups it finished; records.csv concatenates them in group order."""
+    import dataclasses
+
+    out_dir = Path(out_dir)
+    parts = []
+    for g in groups:
+        sub = out_dir / f"g{g:03d}"
+        if not (sub / "records.csv").exists():
+            gcfg = dataclasses.replace(cfg, group=g)
+            validate(gcfg)
+            log(f"group {g} of {cfg.m}: children {gcfg.run_children()}")
+            run_training(gcfg, sub, log=log)
+        parts.append((sub / "records.csv").read_text())
+    header = parts[0].split("\n", 1)[0]
+    body = "".join(p.split("\n", 1)[1] for p in parts)
+    atomic_write_text(out_dir / "records.csv", header + "\n" + body)
+    return out_dir / "records.csv"
