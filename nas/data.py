@@ -320,3 +320,13 @@ def augment(
     batch = torch.arange(n, device=dev)[:, None, None, None]
     chan = torch.arange(c, device=dev)[None, :, None, None]
     return padded[batch, chan, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+SIZES = {"cifar10": (50000, 10000), "digits": (1438, 359)}  # (train, test) images
+
+
+def dataset_sizes(name: str, validation: str = "test", holdout: int = 5000) -> tuple[int, int]:
+    """(train, validation) sizes without loading anything: lets plans check before jobs run."""
+    _check_name(name)
+    n_train, n_test = SIZES[name]
+    return (n_train - holdout, holdout) if validation == "holdout" else (n_train, n_test)

@@ -1,0 +1,212 @@
+"""From the study config to training jobs: which runs each experiment needs, where they live,
+and what they cost. The Snakefile turns these jobs into rules; `nas plan` prints the summary.
+
+Identical runs are one job: the m = 1 group instance is the share-all "different seeds"
+instance, and the m = 64 group instance is the ground truth (every child trained alone).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from nas.config import ConfigError, check_dense_window, from_dict
+from nas.data import dataset_sizes
+
+FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
+    "different_seeds": ("fixed", "init"),
+    "different_orders": ("shuffled", "order"),
+    "different_orders_shuffle": ("reshuffled", "order"),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training process: a run folder under results/runs, and the run config overrides."""
+
+    path: str
+    kind: str  # share | groups | alone | prefix
+    overrides: dict[str, Any] = field(hash=False)
+    groups: str = ""  # "a-b" for packed group jobs
+
+    def sets(self) -> list[str]:
+        return [f"{k}={_yaml(v)}" for k, v in sorted(self.overrides.items())]
+
+
+def _yaml(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+class Study:
+    """Every job of the configured study, and each experiment's instances as job paths."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.base = dict(config.get("run", {}))
+        self.base.setdefault("dataset", config.get("dataset", "cifar10"))
+        self.base.setdefault("data_root", config.get("data_root", "data"))
+        self.n = int(config["instances"])
+        self.exp = config["experiments"]
+        self.epochs = int(self.base.get("epochs", 200))
+        self.jobs: dict[str, Job] = {}
+        self.n_children = len(from_dict(dict(self.base)).space.children)
+
+    # -- job factories -------------------------------------------------------------------
+    def _add(self, job: Job) -> str:
+        self.jobs.setdefault(job.path, job)
+        return job.path
+
+    def share(self, order: str, init: int, order_seed: int, epochs: int | None = None,
+              tag: str = "base", **hyper: Any) -> str:
+        epochs = epochs or self.epochs
+        over = {"sharing": "all", "order": order, "init_seed": init, "order_seed": order_seed,
+                "epochs": epochs, "snapshot_epochs": self.snapshot_epochs(epochs), **hyper}
+        return self._add(Job(f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}",
+                             "share", over))
+
+    def snapshot_epochs(self, epochs: int) -> list[int]:
+        return [e for e in self.finetune_epochs() if e <= epochs]
+
+    def finetune_epochs(self) -> list[int]:
+        ft = self.exp.get("finetune") or {}
+        return list(ft.get("epochs", [])) if ft.get("enabled", True) else []
+
+    def group_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """Job paths whose records together form one instance of m groups."""
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        if m == self.n_children:
+            return self.alone_instance(init)
+        return self._packed("groups", f"groups/e{self.epochs}/{grouping}{m}/init{init}", m,
+                            {"sharing": "groups", "m": m, "grouping": grouping, "init_seed": init,
+                             "partition_seed": int(self.exp["groups"].get("partition_seed", 0))})
+
+    def alone_instance(self, init: int) -> list[str]:
+        m = self.n_children
+        return self._packed("alone", f"alone/e{self.epochs}/init{init}", m,
+                            {"sharing": "groups", "m": m, "grouping": "similar",
+                             "init_seed": init})
+
+    def _packed(self, kind: str, prefix: str, m: int, over: dict[str, Any]) -> list[str]:
+        per_job = max(1, int(self.config.get("groups_per_job", 1)))
+        paths = []
+        for start in range(0, m, per_job):
+            stop = min(m, start + per_job) - 1
+            paths.append(self._add(Job(f"{prefix}/g{start}-{stop}", kind,
+                                       {"order": "fixed", **over}, f"{start}-{stop}")))
+        return paths
+
+    def prefix(self, epochs: int, k: int, init: int) -> str:
+        over = {"sharing": "prefix", "k": k, "epochs": epochs, "init_seed": init,
+                "order": "fixed"}
+        return self._add(Job(f"prefix/e{epochs}/k{k}/init{init}", "prefix", over))
+
+    # -- experiments ---------------------------------------------------------------------
+    def enabled(self, name: str) -> bool:
+        value = self.exp.get(name, False)
+        return bool(value.get("enabled", True)) if isinstance(value, dict) else bool(value)
+
+    def family(self, name: str) -> list[str]:
+        order, varies = FAMILIES[name]
+        return [self.share(order, i if varies == "init" else 0, i if varies == "order" else 0)
+                for i in range(self.n)]
+
+    def ground_truth(self) -> list[list[str]]:
+        seeds = int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
+        return [self.alone_instance(s) for s in range(seeds)]
+
+    def groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        g = self.exp["groups"]
+        return {(grouping, m): [self.group_instance(grouping, m, i) for i in range(self.n)]
+                for grouping in g["grouping"] for m in g["m"]}
+
+    def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
+        p = self.exp["prefix"]
+        return {(e, k): [self.prefix(e, k, i) for i in range(self.n)]
+                for e in p["epochs"] for k in p["k"]}
+
+    def finetune_source(self) -> str:
+        return self.family("different_seeds")[0]
+
+    def long_run(self) -> str:
+        return self.share("fixed", 0, 0, epochs=int(self.exp["long"]["epochs"]))
+
+    def bn_runs(self) -> dict[float, list[str]]:
+        bn = self.exp["bn_momentum"]
+        return {v: [self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v)
+                    for s in range(int(bn["seeds"]))] for v in bn["values"]}
+
+    def sgd_runs(self) -> dict[float, str]:
+        return {v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v)
+                for v in self.exp["sgd_momentum"]["values"]}
+
+    def all_jobs(self) -> dict[str, Job]:
+        """Instantiate every enabled experiment (fills self.jobs) and return the jobs."""
+        for name in FAMILIES:
+            if self.enabled(name):
+                self.family(name)
+        if self.config.get("ground_truth", "trained") == "trained":
+            self.ground_truth()
+        for name, fn in [("groups", self.groups), ("prefix", self.prefix_instances),
+                         ("long", self.long_run), ("bn_momentum", self.bn_runs),
+                         ("sgd_momentum", self.sgd_runs)]:
+            if self.enabled(name):
+                fn()
+        if self.finetune_epochs():
+            self.finetune_source()
+        return self.jobs
+
+    def validate(self) -> None:
+        """Check every job's run config (and its dense window) before anything runs."""
+        for job in self.all_jobs().values():
+            try:
+                cfg = from_dict({**self.base, **job.overrides})
+                n_train, _ = dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
+                check_dense_window(cfg, cfg.steps_per_epoch(n_train))
+            except ConfigError as err:
+                raise ConfigError(f"{self.experiment_of(job)} (job {job.path}): {err}") from None
+
+    def experiment_of(self, job: Job) -> str:
+        return {"share": "run / experiments (share-all)", "groups": "experiments.groups",
+                "alone": "experiments.ground_truth", "prefix": "experiments.prefix"}[job.kind]
+
+    def sizes(self) -> tuple[int, int]:
+        cfg = from_dict(dict(self.base))
+        return dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
+
+    # -- cost ----------------------------------------------------------------------------
+    def job_cost_hours(self, job: Job, n_train: int, n_val: int) -> float:
+        """Estimated device-hours from the configured throughput figures."""
+        tp = self.config["throughput"]
+        over = {**self.base, **job.overrides}
+        epochs, dense = int(over["epochs"]), int(over.get("dense_last", 0))
+        batch = int(over.get("batch_size", 256))
+        steps = epochs * math.ceil(n_train / batch)
+        n_groups = _count(job.groups) if job.groups else 1
+        m = int(over.get("m", 1)) if over.get("sharing") == "groups" else 1
+        children_per_run = self.n_children // m
+        evals = epochs + dense  # evaluation points per run (upper bound: every epoch)
+        train_s = steps * batch / float(tp["train_images_per_s"])
+        eval_s = evals * children_per_run * n_val / float(tp["eval_child_images_per_s"])
+        return n_groups * (train_s + eval_s) / 3600.0
+
+    def summary(self, n_train: int, n_val: int) -> list[dict[str, Any]]:
+        """Per job kind: number of jobs, of trainings (groups count one each), device-hours."""
+        rows: dict[str, dict[str, Any]] = {}
+        for job in self.all_jobs().values():
+            row = rows.setdefault(job.kind, {"kind": job.kind, "jobs": 0, "trainings": 0,
+                                             "gpu_hours": 0.0})
+            row["jobs"] += 1
+            row["trainings"] += _count(job.groups) if job.groups else 1
+            row["gpu_hours"] += self.job_cost_hours(job, n_train, n_val)
+        return [{**r, "gpu_hours": round(r["gpu_hours"], 2)} for r in rows.values()]
+
+
+def _count(groups: str) -> int:
+    lo, _, hi = groups.partition("-")
+    return int(hi) - int(lo) + 1
