@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from nas.config import ConfigError, load_config
 
@@ -90,6 +91,30 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import yaml
+
+    from nas.plan import Study
+
+    config: dict = {}
+    for path in args.configfile:
+        _deep_update(config, yaml.safe_load(Path(path).read_text()) or {})
+    study = Study(config)
+    study.validate()
+    print(pd.DataFrame(study.summary()).to_string(index=False))
+    return 0
+
+
+def _deep_update(base: dict, new: dict) -> None:
+    """Merge as Snakemake merges --configfile layers: nested mappings key by key."""
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nas", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -127,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--nchw", action="store_true", help="disable channels-last")
     b.add_argument("--plain", action="store_true", help="also time per-child evaluation")
     b.set_defaults(fn=_bench)
+
+    pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
+    pl.add_argument("configfile", nargs="+", help="study config(s), later ones override")
+    pl.set_defaults(fn=_plan)
 
     d = sub.add_parser("download", help="download a data set (on a machine with internet)")
     d.add_argument("name", choices=["cifar10"])

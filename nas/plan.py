@@ -195,16 +195,44 @@ class Study:
         eval_s = evals * children_per_run * n_val / float(tp["eval_child_images_per_s"])
         return n_groups * (train_s + eval_s) / 3600.0
 
-    def summary(self, n_train: int, n_val: int) -> list[dict[str, Any]]:
-        """Per job kind: number of jobs, of trainings (groups count one each), device-hours."""
-        rows: dict[str, dict[str, Any]] = {}
-        for job in self.all_jobs().values():
-            row = rows.setdefault(job.kind, {"kind": job.kind, "jobs": 0, "trainings": 0,
-                                             "gpu_hours": 0.0})
-            row["jobs"] += 1
-            row["trainings"] += _count(job.groups) if job.groups else 1
-            row["gpu_hours"] += self.job_cost_hours(job, n_train, n_val)
-        return [{**r, "gpu_hours": round(r["gpu_hours"], 2)} for r in rows.values()]
+    def experiment_jobs(self) -> dict[str, list[str]]:
+        """Job paths each enabled experiment needs (a job may serve several experiments)."""
+        out: dict[str, list[str]] = {}
+        for name in FAMILIES:
+            if self.enabled(name):
+                out[name] = self.family(name)
+        if self.config.get("ground_truth", "trained") == "trained":
+            out["ground_truth"] = [p for inst in self.ground_truth() for p in inst]
+        if self.enabled("groups"):
+            for (grouping, m), insts in self.groups().items():
+                out[f"groups_{grouping}_m{m}"] = [p for inst in insts for p in inst]
+        if self.enabled("prefix"):
+            for (epochs, k), paths in self.prefix_instances().items():
+                out[f"prefix_e{epochs}_k{k}"] = paths
+        if self.enabled("long"):
+            out["long"] = [self.long_run()]
+        if self.enabled("bn_momentum"):
+            out["bn_momentum"] = [p for ps in self.bn_runs().values() for p in ps]
+        if self.enabled("sgd_momentum"):
+            out["sgd_momentum"] = list(self.sgd_runs().values())
+        return out
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per experiment: training jobs, trainings (a packed job holds several) and estimated
+        GPU-hours; the last row counts each job once, however many experiments share it."""
+        self.all_jobs()
+        n_train, n_val = self.sizes()
+        rows = []
+        groups = {**self.experiment_jobs(), "total (unique jobs)": list(self.jobs)}
+        for name, paths in groups.items():
+            jobs = [self.jobs[p] for p in dict.fromkeys(paths)]
+            rows.append({
+                "experiment": name,
+                "jobs": len(jobs),
+                "trainings": sum(_count(j.groups) if j.groups else 1 for j in jobs),
+                "gpu_hours": round(sum(self.job_cost_hours(j, n_train, n_val) for j in jobs), 2),
+            })
+        return rows
 
 
 def _count(groups: str) -> int:

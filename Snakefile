@@ -1,0 +1,23 @@
+# Deeper Insights into Weight Sharing in NAS: the whole study as one workflow.
+# Full scale: snakemake --profile profiles/slurm      Quick CPU preset: snakemake --profile profiles/local
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/supernet.smk"
+include: "workflow/rules/ground_truth.smk"
+include: "workflow/rules/groups.smk"
+include: "workflow/rules/prefix.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

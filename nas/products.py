@@ -1,0 +1,124 @@
+"""The study's products (ground-truth table, Tables 1-5, Figures 2-9) from records files.
+
+The workflow's scripts call these with the records files of each product's instances
+(grouped as {label: [instance: [records file, ...]]}); everything here reads data the
+training rules wrote, never logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nas import analysis, figures, reference
+from nas.records import atomic_write_text
+from nas.searchspace import partition
+
+Instances = dict[str, list[list[str]]]
+
+CAPTIONS = {
+    "table1": "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch.",
+    "table2": "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers).",
+    "table3a": "Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
+    "table3b": "Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
+    "table4": "Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
+    "table5": "Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
+}
+
+
+def read_ground_truth(path: str | Path) -> pd.DataFrame:
+    """child-indexed acc_mean (percent), acc_std, rank (1 = best)."""
+    return pd.read_csv(path, dtype={"child": str}).set_index("child")
+
+
+def _final(instances: list[list[str]]) -> list[pd.Series]:
+    return [analysis.final_accuracy(analysis.load_instance(files)) for files in instances]
+
+
+def _load(instances: list[list[str]]) -> list[pd.DataFrame]:
+    return [analysis.load_instance(files) for files in instances]
+
+
+def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
+    """From the trained children (one instance per seed), or the paper's Table 5."""
+    if source == "paper":
+        table = reference.paper_table5().reset_index()
+    else:
+        table = analysis.table5(_final(instances))
+    atomic_write_text(out, table[["child", "acc_mean", "acc_std", "rank"]].to_csv(index=False))
+
+
+def _split_key(label: str) -> tuple[str, str]:
+    a, _, b = label.partition("/")
+    return a, b
+
+
+def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, config: dict) -> None:
+    gt = read_ground_truth(gt_path)
+    gt_inst = _final(inst["ground_truth"]) if inst.get("ground_truth") else None
+    families = {k: _load(v) for k, v in inst.items() if k.startswith("different_")}
+    window, last = int(config.get("window", 64)), int(config.get("last_epochs", 10))
+    if name == "table1":
+        ours, keys = analysis.table1(families, gt_inst, last_epochs=last), ["experiment"]
+    elif name == "table2":
+        ours, keys = analysis.table2(families, gt, gt_inst, last_epochs=last), ["experiment"]
+    elif name == "table3a":
+        groups = {(g, int(m)): _load(v) for g, m in map(_split_key, inst) for v in [inst[f"{g}/{m}"]]}
+        ours, keys = analysis.table3a(groups, gt, window), ["grouping", "m"]
+    elif name in ("table3b", "table4"):
+        prefix = {(int(e), int(k)): _load(v) for e, k in map(_split_key, inst)
+                  for v in [inst[f"{e}/{k}"]]}
+        ours, keys = analysis.table4(prefix, gt, window), ["epochs", "k"]
+        if name == "table3b":
+            ours = ours[ours.epochs == ours.epochs.max()].drop(columns=["acc_mean", "acc_mean_std",
+                                                                         "acc_std", "acc_std_std"])
+            keys = ["k"]
+    elif name == "table5":
+        ours, keys = analysis.table5(gt_inst or []), ["child"]
+    else:
+        raise ValueError(f"unknown table {name!r}")
+    paper = reference.paper_table(name)
+    if name == "table5":
+        paper = paper.reset_index() if "child" not in paper.columns else paper
+    analysis.write_table(analysis.beside_paper(ours, paper, keys), Path(stem), CAPTIONS[name])
+
+
+def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, config: dict) -> Any:
+    gt = read_ground_truth(gt_path)
+    stem = Path(stem)
+    if name == "figure2":
+        families = {k: _load(v) for k, v in inst.items() if k.startswith("different_")}
+        gt_epochs = [analysis.epoch_matrix(i) for i in _load(inst.get("ground_truth") or [])]
+        return figures.figure2(families, gt_epochs or None, stem)
+    if name == "figure3":
+        shuffled = _load(inst["shuffled"])
+        return figures.figure3(shuffled, shuffled[0], gt, stem,
+                               last_epochs=int(config.get("last_epochs", 10)))
+    if name == "figure4":
+        tuned = {int(k.removeprefix("epoch")): analysis.load_instance(v[0]) for k, v in inst.items()}
+        return figures.figure4(tuned, gt, stem)
+    if name == "figure5":
+        return figures.figure5(_load(inst["ordered"])[0], _load(inst["shuffled"])[0], gt, stem)
+    if name == "figure6":
+        group, share = _load(inst["group"])[0], _load(inst["share"])[0]
+        return figures.figure6(group, share, figure6_children(config, list(gt.index)), gt, stem)
+    if name == "figure7":
+        return figures.figure7(_load(inst["long"])[0], gt, stem)
+    if name == "figure8":
+        return figures.figure8({k: _load(v) for k, v in inst.items()}, gt, stem)
+    if name == "figure9":
+        return figures.figure9(next(iter(_load(v)[0] for v in inst.values())), gt, stem)
+    raise ValueError(f"unknown figure {name!r}")
+
+
+def figure6_children(config: dict, children: list[str]) -> list[str]:
+    """The random-partition group (m = figures.group_m) that holds figures.group_child."""
+    fig = config.get("figures", {})
+    m, child = int(fig.get("group_m", 16)), str(fig.get("group_child", "424"))
+    seed = int(config["experiments"]["groups"].get("partition_seed", 0))
+    for group in partition(sorted(children), m, "random", seed):
+        if child in group:
+            return group
+    raise ValueError(f"figures.group_child {child!r} is not a child of the search space")

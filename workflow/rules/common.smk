@@ -1,0 +1,130 @@
+# Targets and paths: every file name the rules use is built here, from nas.plan.Study.
+
+import re
+import shlex
+
+from snakemake.utils import validate
+
+from nas.plan import Study
+
+
+validate(config, "../schemas/config.schema.yaml")
+STUDY = Study(config)
+STUDY.validate()  # every job's run config, before any job runs
+JOBS = STUDY.all_jobs()
+RESULTS = "results"
+RUNS = f"{RESULTS}/runs"
+TABLES = f"{RESULTS}/tables"
+FIGURES = f"{RESULTS}/figures"
+GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
+TRAINED_GT = config.get("ground_truth", "trained") == "trained"
+
+
+wildcard_constraints:
+    run="|".join(re.escape(path) for path in sorted(JOBS)),
+    name="[A-Za-z0-9_]+",
+
+
+def records(paths):
+    """Records files of jobs (a list of job paths, or a list of instances of them)."""
+    if paths and isinstance(paths[0], list):
+        return [p for inst in paths for p in records(inst)]
+    return [f"{RUNS}/{p}/records.csv" for p in paths]
+
+
+def instances(paths_per_instance):
+    """Records files grouped by instance, for scripts (params)."""
+    return [records(inst if isinstance(inst, list) else [inst]) for inst in paths_per_instance]
+
+
+def train_args(wildcards):
+    return job_args(wildcards.run)
+
+
+def job_args(path):
+    """`nas train` arguments of one job: the study's base run config plus the job's overrides."""
+    job = JOBS[path]
+    sets = [f"{k}={v}" for k, v in sorted(STUDY.base.items())] + job.sets()
+    args = " ".join(f"--set {shlex.quote(s)}" for s in sets)
+    return args + (f" --groups {job.groups}" if job.groups else "")
+
+
+def job_hours(wildcards):
+    return STUDY.job_cost_hours(JOBS[wildcards.run], *STUDY.sizes())
+
+
+def job_runtime(wildcards, attempt):
+    """Minutes asked from SLURM: 1.5x the estimate plus 10 min, more on each retry."""
+    return int((job_hours(wildcards) * 60 * 1.5 + 10) * attempt)
+
+
+def data_inputs():
+    return [DATA_READY] if config["dataset"] == "cifar10" else []
+
+
+def gt_instances():
+    """Ground-truth instances (one per seed) as lists of job paths; none if from the paper."""
+    return STUDY.ground_truth() if TRAINED_GT else []
+
+
+def table_files(name):
+    return multiext(f"{TABLES}/{name}", ".csv", ".md", ".tex")
+
+
+def figure_files(name):
+    return multiext(f"{FIGURES}/{name}", ".png", ".pdf")
+
+
+def enabled_tables():
+    names = ["table1", "table2", "table5"]
+    if STUDY.enabled("groups"):
+        names.append("table3a")
+    if STUDY.enabled("prefix"):
+        names += ["table3b", "table4"]
+    return names
+
+
+def enabled_figures():
+    names = ["figure2", "figure3", "figure5"]
+    for name, exp in [
+        ("figure4", "finetune"),
+        ("figure6", "groups"),
+        ("figure7", "long"),
+        ("figure8", "bn_momentum"),
+        ("figure9", "sgd_momentum"),
+    ]:
+        if STUDY.enabled(exp):
+            names.append(name)
+    return sorted(names)
+
+
+def all_targets():
+    out = [f"{RESULTS}/plan.csv"]
+    for name in enabled_tables():
+        out += table_files(name)
+    for name in enabled_figures():
+        out += figure_files(name)
+    return out
+
+
+# What each table or figure reads: {label: [instance: [records file, ...], ...]}. The
+# experiment rule files (supernet, ground_truth, groups, prefix, finetune) register theirs.
+PRODUCTS = {}
+
+
+def family_instances():
+    """Share-all families of Tables 1-2 (the enabled ones), as records files per instance."""
+    return {
+        name: instances(STUDY.family(name))
+        for name in ("different_seeds", "different_orders", "different_orders_shuffle")
+        if STUDY.enabled(name)
+    }
+
+
+def product_params(wildcards):
+    return PRODUCTS[wildcards.name]()
+
+
+def product_inputs(wildcards):
+    files = [f for insts in product_params(wildcards).values() for inst in insts for f in inst]
+    return sorted(set(files)) + [GROUND_TRUTH]

@@ -1,0 +1,28 @@
+# Finetuning (paper Figure 4): every child trained alone for a few mini-batches from a
+# snapshot of the first "different seeds" instance. Snapshots are written by that run.
+
+FINETUNE = f"{RESULTS}/finetune"
+
+
+rule finetune:
+    input:
+        records([STUDY.finetune_source()]) if STUDY.finetune_epochs() else [],
+    output:
+        f"{FINETUNE}/epoch{{epoch}}.csv",
+    params:
+        args=lambda wildcards: job_args(STUDY.finetune_source()),
+        snapshot=lambda wildcards: f"{RUNS}/{STUDY.finetune_source()}/snapshots/epoch_{wildcards.epoch}.pt",
+        steps=config["experiments"].get("finetune", {}).get("steps", 64),
+    log:
+        "logs/finetune/epoch{epoch}.log",
+    resources:
+        runtime=120,
+        mem_mb=8000,
+    shell:
+        "nas finetune {params.args} --snapshot {params.snapshot} --steps {params.steps} "
+        "--out {output} > {log} 2>&1"
+
+
+PRODUCTS["figure4"] = lambda: {
+    f"epoch{e}": [[f"{FINETUNE}/epoch{e}.csv"]] for e in STUDY.finetune_epochs()
+}

@@ -1,0 +1,14 @@
+# Planning summary: jobs, trainings and estimated GPU-hours per kind, before anything runs.
+
+
+localrules:
+    plan,
+
+
+rule plan:
+    output:
+        f"{RESULTS}/plan.csv",
+    log:
+        "logs/plan.log",
+    script:
+        "../scripts/plan.py"

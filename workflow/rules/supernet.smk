@@ -1,0 +1,44 @@
+# Training: one rule for every training process (share-all instance, packed groups,
+# ground-truth children, prefix sharing). The resume state (resume.pt beside the records) is
+# not a declared output, so a retried or requeued job continues where it stopped.
+
+
+rule train:
+    input:
+        data_inputs(),
+    output:
+        f"{RUNS}/{{run}}/records.csv",
+    params:
+        args=train_args,
+        out=lambda wildcards: f"{RUNS}/{wildcards.run}",
+    log:
+        "logs/train/{run}.log",
+    resources:
+        runtime=job_runtime,
+        mem_mb=8000,
+    shell:
+        "nas train {params.args} --out {params.out} > {log} 2>&1"
+
+
+PRODUCTS.update(
+    {
+        "table1": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
+        "table2": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
+        "figure2": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
+        "figure3": lambda: {
+            "shuffled": instances(STUDY.family("different_orders_shuffle"))
+        },
+        "figure5": lambda: {
+            "ordered": instances(STUDY.family("different_seeds")[:1]),
+            "shuffled": instances(STUDY.family("different_orders_shuffle")[:1]),
+        },
+        "figure7": lambda: {"long": instances([STUDY.long_run()])},
+        "figure8": lambda: {
+            f"bn{value}": instances(paths) for value, paths in STUDY.bn_runs().items()
+        },
+        "figure9": lambda: {
+            f"momentum{value}": instances([path])
+            for value, path in STUDY.sgd_runs().items()
+        },
+    }
+)

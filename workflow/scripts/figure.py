@@ -1,0 +1,11 @@
+"""One of the paper's figures, as PNG and PDF."""
+
+import sys
+from pathlib import Path
+
+from nas.products import make_figure
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+sys.stderr = open(sm.log[0], "w")
+stem = Path(sm.output[0]).with_suffix("")
+make_figure(sm.wildcards.name, sm.params.instances, sm.input[-1], stem, sm.config)
