@@ -1,0 +1,66 @@
+"""The study plan: job counts follow the README's formula; identical runs are one job."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nas.config import ConfigError
+from nas.plan import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def _rows(config):
+    return {r["experiment"]: r for r in Study(config).summary()}
+
+
+def test_full_config_counts_match_the_readme_formula():
+    rows = _rows(FULL)
+    n, gpj = FULL["instances"], FULL["groups_per_job"]
+    assert rows["different_seeds"]["jobs"] == n
+    assert rows["ground_truth"]["trainings"] == 64 * 10 and rows["ground_truth"]["jobs"] == 10 * 8
+    for m in (2, 4, 8, 16, 32):
+        assert rows[f"groups_random_m{m}"]["jobs"] == n * -(-m // gpj)
+        assert rows[f"groups_similar_m{m}"]["trainings"] == n * m
+    assert rows["prefix_e2000_k3"]["jobs"] == n
+    # unique jobs: 3 families + GT + groups (m = 1 and 64 reuse runs) + prefix + long + bn + sgd
+    groups = 2 * n * sum(-(-m // gpj) for m in (2, 4, 8, 16, 32))
+    expected = 3 * n + 10 * 8 + groups + 5 * 2 * n + 1 + 2 * 3 + 1
+    assert rows["total (unique jobs)"]["jobs"] == expected == 398
+
+
+def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
+    study = Study(FULL)
+    assert study.group_instance("random", 1, 3) == study.family("different_seeds")[3:4]
+    assert study.group_instance("similar", 64, 2) == study.alone_instance(2)
+
+
+def test_packing_changes_the_job_count_not_the_trainings():
+    one = copy.deepcopy(FULL)
+    one["groups_per_job"] = 1
+    packed, single = _rows(FULL), _rows(one)
+    assert single["ground_truth"]["jobs"] == 640 and packed["ground_truth"]["jobs"] == 80
+    assert single["ground_truth"]["trainings"] == packed["ground_truth"]["trainings"]
+
+
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        (("experiments", "groups", "m"), [1, 3], "'m'"),
+        (("experiments", "prefix", "k"), [7], "'k'"),
+        (("run", "epochs"), 0, "'epochs'"),
+        (("run", "dense_last"), 100000, "'dense_last'"),
+        (("dataset",), "imagenet", "'dataset'"),
+    ],
+)
+def test_invalid_study_configs_name_the_key(path, value, key):
+    config = copy.deepcopy(FULL)
+    node = config
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError, match=key):
+        Study(config).validate()
