@@ -15,6 +15,7 @@ include: "workflow/rules/finetune.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/slurm.smk"
 
 
 rule all:

@@ -1,0 +1,1 @@
+# SLURM pre-flight: checks the account and partitions before any job is submitted.
