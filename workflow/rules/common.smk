@@ -7,7 +7,6 @@ from snakemake.utils import validate
 
 from nas.plan import Study
 
-
 validate(config, "../schemas/config.schema.yaml")
 STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs
@@ -34,7 +33,10 @@ def records(paths):
 
 def instances(paths_per_instance):
     """Records files grouped by instance, for scripts (params)."""
-    return [records(inst if isinstance(inst, list) else [inst]) for inst in paths_per_instance]
+    return [
+        records(inst if isinstance(inst, list) else [inst])
+        for inst in paths_per_instance
+    ]
 
 
 def train_args(wildcards):
@@ -126,5 +128,10 @@ def product_params(wildcards):
 
 
 def product_inputs(wildcards):
-    files = [f for insts in product_params(wildcards).values() for inst in insts for f in inst]
+    files = [
+        f
+        for insts in product_params(wildcards).values()
+        for inst in insts
+        for f in inst
+    ]
     return sorted(set(files)) + [GROUND_TRUTH]

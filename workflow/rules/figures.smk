@@ -10,9 +10,11 @@ rule figure:
             category="Figures",
             caption="../report/figures.rst",
         ),
-    params:
-        instances=product_params,
     log:
         "logs/figures/{name}.log",
+    conda:
+        "../envs/nas.yaml"
+    params:
+        instances=product_params,
     script:
         "../scripts/figure.py"

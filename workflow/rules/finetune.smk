@@ -9,15 +9,17 @@ rule finetune:
         records([STUDY.finetune_source()]) if STUDY.finetune_epochs() else [],
     output:
         f"{FINETUNE}/epoch{{epoch}}.csv",
+    log:
+        "logs/finetune/epoch{epoch}.log",
+    conda:
+        "../envs/nas.yaml"
+    resources:
+        runtime=120,
+        mem_mb=8000,
     params:
         args=lambda wildcards: job_args(STUDY.finetune_source()),
         snapshot=lambda wildcards: f"{RUNS}/{STUDY.finetune_source()}/snapshots/epoch_{wildcards.epoch}.pt",
         steps=config["experiments"].get("finetune", {}).get("steps", 64),
-    log:
-        "logs/finetune/epoch{epoch}.log",
-    resources:
-        runtime=120,
-        mem_mb=8000,
     shell:
         "nas finetune {params.args} --snapshot {params.snapshot} --steps {params.steps} "
         "--out {output} > {log} 2>&1"

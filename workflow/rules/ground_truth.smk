@@ -7,11 +7,13 @@ rule ground_truth:
         records(gt_instances()),
     output:
         GROUND_TRUTH,
+    log:
+        "logs/ground_truth.log",
+    conda:
+        "../envs/nas.yaml"
     params:
         instances=instances(gt_instances()),
         source=config.get("ground_truth", "trained"),
-    log:
-        "logs/ground_truth.log",
     script:
         "../scripts/ground_truth.py"
 

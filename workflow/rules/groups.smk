@@ -9,7 +9,11 @@ PRODUCTS.update(
             for (grouping, m), insts in STUDY.groups().items()
         },
         "figure6": lambda: {
-            "group": [records(STUDY.group_instance("random", int(config["figures"]["group_m"]), 0))],
+            "group": [
+                records(
+                    STUDY.group_instance("random", int(config["figures"]["group_m"]), 0)
+                )
+            ],
             "share": [records(STUDY.group_instance("random", 1, 0))],
         },
     }

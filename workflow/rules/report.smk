@@ -10,5 +10,7 @@ rule plan:
         f"{RESULTS}/plan.csv",
     log:
         "logs/plan.log",
+    conda:
+        "../envs/nas.yaml"
     script:
         "../scripts/plan.py"

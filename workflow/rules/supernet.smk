@@ -8,23 +8,34 @@ rule train:
         data_inputs(),
     output:
         f"{RUNS}/{{run}}/records.csv",
-    params:
-        args=train_args,
-        out=lambda wildcards: f"{RUNS}/{wildcards.run}",
     log:
         "logs/train/{run}.log",
+    conda:
+        "../envs/nas.yaml"
     resources:
         runtime=job_runtime,
         mem_mb=8000,
+    params:
+        args=train_args,
+        out=lambda wildcards: f"{RUNS}/{wildcards.run}",
     shell:
         "nas train {params.args} --out {params.out} > {log} 2>&1"
 
 
 PRODUCTS.update(
     {
-        "table1": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
-        "table2": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
-        "figure2": lambda: {**family_instances(), "ground_truth": instances(gt_instances())},
+        "table1": lambda: {
+            **family_instances(),
+            "ground_truth": instances(gt_instances()),
+        },
+        "table2": lambda: {
+            **family_instances(),
+            "ground_truth": instances(gt_instances()),
+        },
+        "figure2": lambda: {
+            **family_instances(),
+            "ground_truth": instances(gt_instances()),
+        },
         "figure3": lambda: {
             "shuffled": instances(STUDY.family("different_orders_shuffle"))
         },

@@ -10,9 +10,11 @@ rule table:
             category="Tables",
             caption="../report/tables.rst",
         ),
-    params:
-        instances=product_params,
     log:
         "logs/tables/{name}.log",
+    conda:
+        "../envs/nas.yaml"
+    params:
+        instances=product_params,
     script:
         "../scripts/table.py"
