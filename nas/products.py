@@ -65,15 +65,19 @@ def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, confi
     elif name == "table2":
         ours, keys = analysis.table2(families, gt, gt_inst, last_epochs=last), ["experiment"]
     elif name == "table3a":
-        groups = {(g, int(m)): _load(v) for g, m in map(_split_key, inst) for v in [inst[f"{g}/{m}"]]}
+        groups = {
+            (g, int(m)): _load(v) for g, m in map(_split_key, inst) for v in [inst[f"{g}/{m}"]]
+        }
         ours, keys = analysis.table3a(groups, gt, window), ["grouping", "m"]
     elif name in ("table3b", "table4"):
-        prefix = {(int(e), int(k)): _load(v) for e, k in map(_split_key, inst)
-                  for v in [inst[f"{e}/{k}"]]}
+        prefix = {
+            (int(e), int(k)): _load(v) for e, k in map(_split_key, inst) for v in [inst[f"{e}/{k}"]]
+        }
         ours, keys = analysis.table4(prefix, gt, window), ["epochs", "k"]
         if name == "table3b":
-            ours = ours[ours.epochs == ours.epochs.max()].drop(columns=["acc_mean", "acc_mean_std",
-                                                                         "acc_std", "acc_std_std"])
+            ours = ours[ours.epochs == ours.epochs.max()].drop(
+                columns=["acc_mean", "acc_mean_std", "acc_std", "acc_std_std"]
+            )
             keys = ["k"]
     elif name == "table5":
         ours, keys = analysis.table5(gt_inst or []), ["child"]
@@ -94,10 +98,13 @@ def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, conf
         return figures.figure2(families, gt_epochs or None, stem)
     if name == "figure3":
         shuffled = _load(inst["shuffled"])
-        return figures.figure3(shuffled, shuffled[0], gt, stem,
-                               last_epochs=int(config.get("last_epochs", 10)))
+        return figures.figure3(
+            shuffled, shuffled[0], gt, stem, last_epochs=int(config.get("last_epochs", 10))
+        )
     if name == "figure4":
-        tuned = {int(k.removeprefix("epoch")): analysis.load_instance(v[0]) for k, v in inst.items()}
+        tuned = {
+            int(k.removeprefix("epoch")): analysis.load_instance(v[0]) for k, v in inst.items()
+        }
         return figures.figure4(tuned, gt, stem)
     if name == "figure5":
         return figures.figure5(_load(inst["ordered"])[0], _load(inst["shuffled"])[0], gt, stem)

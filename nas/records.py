@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 POINT_KINDS = ("epoch", "dense", "finetune")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for the whole group
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

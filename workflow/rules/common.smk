@@ -78,7 +78,7 @@ def figure_files(name):
 
 
 def enabled_tables():
-    names = ["table1", "table2", "table5"]
+    names = ["table1", "table2"] + (["table5"] if TRAINED_GT else [])
     if STUDY.enabled("groups"):
         names.append("table3a")
     if STUDY.enabled("prefix"):

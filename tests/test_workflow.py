@@ -1,0 +1,143 @@
+"""The real Snakemake workflow: dry-runs of the full study, partial targets, bad configs, and
+an end-to-end run of a reduced quick preset that checks every table's structure and ranges."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _copy_repo(dst: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for rel in files:
+        if (ROOT / rel).is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dst / rel)
+    return dst
+
+
+def _smk(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _job_counts(out: str) -> dict[str, int]:
+    table = out.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    return _copy_repo(tmp_path_factory.mktemp("repo"))
+
+
+def test_full_study_dry_run_lists_every_job_without_slurm(repo):
+    out = _smk(repo, "-n", "--profile", "profiles/slurm", "--quiet", "rules")
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = _job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 398  # README formula, tests/test_plan.py
+    assert counts["finetune"] == 2 and counts["table"] == 6 and counts["figure"] == 8
+    assert counts["download_cifar10"] == 1
+
+
+def test_naming_one_table_builds_only_what_it_needs(repo):
+    out = _smk(
+        repo,
+        "results/tables/table3a.csv",
+        "-n",
+        "--quiet",
+        "rules",
+        "--configfile",
+        "config/quick.yaml",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = _job_counts(out.stdout + out.stderr)
+    # groups: 2 groupings x 5 m in 2..32 x 3 instances (one job each) + 3 seed instances (m = 1)
+    # + 3 ground-truth jobs (m = 64); nothing for prefix, finetune or the ablations
+    assert counts["train"] == 30 + 3 + 3
+    assert counts["table"] == 1 and counts["ground_truth"] == 1
+    assert "figure" not in counts and "finetune" not in counts
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"experiments": {"groups": {"m": [1, 3]}}}, "'m'"),
+        ({"experiments": {"prefix": {"k": [7]}}}, "'k'"),
+        ({"dataset": "imagenet"}, "dataset"),
+        ({"run": {"epochs": 0}}, "epochs"),
+        ({"run": {"dense_last": 5000}}, "'dense_last'"),
+    ],
+)
+def test_invalid_config_stops_naming_the_key_before_any_job(repo, tmp_path, override, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(override))
+    out = _smk(repo, "-n", "--configfile", "config/quick.yaml", str(bad))
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert key in text, text[-2000:]
+    assert "Job stats" not in text
+
+
+@pytest.mark.slow
+def test_reduced_quick_preset_end_to_end(repo):
+    out = _smk(
+        repo,
+        "--profile",
+        "profiles/local",
+        "--configfile",
+        "config/quick.yaml",
+        "tests/data/tiny.yaml",
+        timeout=1500,
+    )
+    assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
+    res = repo / "results"
+    for name in ["table1", "table2", "table3a", "table3b", "table4", "table5"]:
+        for ext in ("csv", "md", "tex"):
+            assert (res / "tables" / f"{name}.{ext}").stat().st_size > 0
+    for n in range(2, 10):
+        for ext in ("png", "pdf"):
+            assert (res / "figures" / f"figure{n}.{ext}").stat().st_size > 1000
+    t1 = pd.read_csv(res / "tables/table1.csv").set_index("experiment")
+    assert t1.loc["different_seeds", "s_tau_paper"] == pytest.approx(0.5415)
+    taus = t1[["s_tau", "max_tau", "min_tau"]].dropna()
+    assert ((taus >= -1) & (taus <= 1)).all().all() and len(taus) >= 5
+    assert (t1.max_tau.dropna() >= t1.min_tau.dropna()).all()
+    t2 = pd.read_csv(res / "tables/table2.csv").set_index("experiment")
+    assert t2.t1r_mean.dropna().between(1, 64).all() and t2.gt_tau_mean.between(-1, 1).all()
+    assert (t2.t3r_mean <= t2.t1r_mean).all()  # the best of 3 is at least as good as the top 1
+    t3a = pd.read_csv(res / "tables/table3a.csv")
+    assert sorted(set(t3a.m)) == [1, 2, 16, 64] and set(t3a.grouping) == {"random", "similar"}
+    assert t3a.mean64.between(-1, 1).all() and (t3a.std64 >= 0).all()
+    t4 = pd.read_csv(res / "tables/table4.csv")
+    assert len(t4) == 4 and t4.acc_mean.between(0, 1).all()
+    t5 = pd.read_csv(res / "tables/table5.csv", dtype={"child": str})
+    assert len(t5) == 64 and sorted(t5["rank"]) == list(range(1, 65))
+    assert t5.acc_mean.between(0, 100).all() and "acc_mean_paper" in t5
+    rep = _smk(
+        repo,
+        "--profile",
+        "profiles/local",
+        "--configfile",
+        "config/quick.yaml",
+        "tests/data/tiny.yaml",
+        "--report",
+        "results/report.html",
+    )
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    assert (res / "report.html").stat().st_size > 10000
