@@ -60,8 +60,19 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
 
 
 def test_dense_window_longer_than_the_run_is_refused_before_training(tmp_path, capsys):
-    code = main(["train", "--set", "dataset=digits", "--set", "epochs=1", "--set",
-                 "dense_last=500", "--out", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "--set",
+            "dataset=digits",
+            "--set",
+            "epochs=1",
+            "--set",
+            "dense_last=500",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code == 2
     assert "'dense_last'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

@@ -1,0 +1,607 @@
+"""The paper's tables computed from accuracy records (Tables 1-5 and their comparisons).
+
+Data model used throughout:
+
+* an *instance* is a tidy records DataFrame (as ``records.read_records`` returns) covering all
+  children of one super-net instance; group runs are already concatenated, so every evaluation
+  point holds one accuracy per child. Accuracies are fractions (0..1);
+* ``gt`` is a ground-truth DataFrame indexed by child (str) with columns acc_mean (percent),
+  acc_std and rank (1 = best), like ``reference.paper_table5()`` or ``table5(...)``;
+* *ground-truth instances* are Series (child -> final accuracy of that child trained alone with
+  one seed); ``None`` where the user took the paper's Table 5 as ground truth.
+
+All taus, ranks and aggregates come from ``nas.metrics`` so tables and ``nas metrics`` can never
+disagree; this module only decides *which* vectors are compared. Everything is pure except
+``load_instance`` and ``write_table``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nas import metrics
+from nas.records import atomic_write_text, read_records, to_wide
+
+__all__ = [
+    "FAMILIES",
+    "as_gt",
+    "beside_paper",
+    "dense_matrix",
+    "epoch_matrix",
+    "final_accuracy",
+    "finetune_matrix",
+    "gt_tau_curve",
+    "load_instance",
+    "rank_matrix",
+    "s_tau_per_epoch",
+    "table1",
+    "table2",
+    "table3a",
+    "table3b",
+    "table4",
+    "table5",
+    "trained_at",
+    "write_table",
+]
+
+# The Table 1/2 experiment families, in the paper's row order (names as in nas/reference CSVs).
+FAMILIES: tuple[str, ...] = ("different_seeds", "different_orders", "different_orders_shuffle")
+SHUFFLE = "different_orders_shuffle"
+N_RANDOM_RANKS = 10
+
+
+# --------------------------------------------------------------------------- instances
+
+
+def load_instance(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
+    """One instance from one or several records files (a grouped instance has one per group)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    frames = [read_records(p) for p in paths]
+    if not frames:
+        raise ValueError("load_instance needs at least one records file")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _complete(wide: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Refuse points that lack some child: a truncated group run must not shift 'final'."""
+    bad = wide.index[wide.isna().any(axis=1)]
+    if len(bad):
+        missing = sorted(wide.columns[wide.loc[bad[0]].isna()])
+        raise ValueError(
+            f"{what}: {len(bad)} point(s) lack some children (first: {bad[0]}, missing "
+            f"{', '.join(missing[:8])}{'...' if len(missing) > 8 else ''}); "
+            "is a group run missing or unfinished?"
+        )
+    return wide
+
+
+def epoch_matrix(inst: pd.DataFrame) -> pd.DataFrame:
+    """Epoch evaluations as a wide matrix: rows = epochs (ascending), columns = children."""
+    return _complete(to_wide(inst, "epoch", index="epoch"), "epoch points")
+
+
+def dense_matrix(inst: pd.DataFrame) -> pd.DataFrame:
+    """Per-mini-batch evaluations at the end of training: rows = steps, columns = children."""
+    return _complete(to_wide(inst, "dense", index="step"), "dense points")
+
+
+def finetune_matrix(records: pd.DataFrame) -> pd.DataFrame:
+    """Finetuning evaluations from ONE snapshot: rows = finetune steps (0 = shared weights)."""
+    sub = records[records["point_kind"] == "finetune"]
+    epochs = sorted(set(sub["epoch"]))
+    if len(epochs) > 1:
+        raise ValueError(f"finetune records hold several snapshot epochs {epochs}; split them")
+    return _complete(to_wide(sub, "finetune", index="step"), "finetune points")
+
+
+def final_accuracy(inst: pd.DataFrame) -> pd.Series:
+    """Accuracy per child at the last epoch point: the rank an instance 'generates'."""
+    return epoch_matrix(inst).iloc[-1]
+
+
+def rank_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Ranks (1 = best, stable ties) of each row of a wide accuracy matrix."""
+    return matrix.apply(metrics.ranks_from_accuracy, axis=1).astype(int)
+
+
+def trained_at(inst: pd.DataFrame, children: Sequence[str] | None = None) -> pd.DataFrame:
+    """(step, trained_child) pairs of the dense points, as recorded on the rows of ``children``.
+
+    Restricting to the plotted children matters for grouped instances, where each group trains
+    its own child at the same step.
+    """
+    sub = inst[inst["point_kind"] == "dense"]
+    if children is not None:
+        sub = sub[sub["child"].isin(list(children))]
+    pairs = sub[["step", "trained_child"]].astype({"trained_child": str})
+    pairs = pairs[pairs["trained_child"] != ""].drop_duplicates()
+    return pairs.sort_values(["step", "trained_child"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- ground truth
+
+
+def as_gt(gt: pd.DataFrame) -> pd.DataFrame:
+    """Ground truth indexed by child name (str), whether ``child`` is the index or a column.
+
+    Lets ``table5(...)`` output, a ground-truth CSV and ``paper_table5()`` all serve as ``gt``.
+    """
+    if "child" in gt.columns:
+        gt = gt.set_index("child")
+    missing = [c for c in ("acc_mean", "rank") if c not in gt.columns]
+    if missing:
+        raise ValueError(f"ground truth lacks column(s) {missing}")
+    out = gt.copy()
+    out.index = pd.Index([str(c) for c in gt.index], name="child")
+    return out
+
+
+def _gt_acc(gt: pd.DataFrame, children: Iterable[str]) -> pd.Series:
+    """Ground-truth accuracy for exactly these children (an instance may cover a subset)."""
+    gt = as_gt(gt)
+    children = list(children)
+    missing = [c for c in children if c not in gt.index]
+    if missing:
+        raise ValueError(f"children missing from ground truth: {', '.join(map(str, missing))}")
+    return gt.loc[children, "acc_mean"].astype(float)
+
+
+def _gt_rank(gt: pd.DataFrame) -> pd.Series:
+    return as_gt(gt)["rank"].astype(int)
+
+
+def _tau_tnr(acc: pd.Series, gt: pd.DataFrame) -> tuple[float, int, int]:
+    """GT-Tau, T1R and T3R of one generated rank (the three numbers of Table 2)."""
+    rank = _gt_rank(gt)
+    return (
+        metrics.gt_tau(acc, _gt_acc(gt, acc.index)),
+        metrics.top_n_rank(acc, rank, 1),
+        metrics.top_n_rank(acc, rank, min(3, len(acc))),
+    )
+
+
+def gt_tau_curve(matrix: pd.DataFrame, gt: pd.DataFrame) -> pd.Series:
+    """GT-Tau of every row of a wide matrix (Figures 4c/d and 8)."""
+    gt_acc = _gt_acc(gt, matrix.columns)
+    return pd.Series(
+        [metrics.gt_tau(row, gt_acc) for _, row in matrix.iterrows()],
+        index=matrix.index,
+        name="gt_tau",
+        dtype=float,
+    )
+
+
+def _lower_median(values: Sequence[float]) -> int:
+    """Position of the median value; for an even count the lower one, so it is a real instance."""
+    order = np.argsort(np.asarray(values, dtype=float), kind="stable")
+    return int(order[(len(order) - 1) // 2])
+
+
+def _last_rows(matrix: pd.DataFrame, n: int, what: str) -> pd.DataFrame:
+    if n < 1 or n > len(matrix):
+        raise ValueError(f"{what}: need the last {n} points but only {len(matrix)} exist")
+    return matrix.iloc[-n:]
+
+
+def _rows(matrix: pd.DataFrame) -> list[pd.Series]:
+    return [row for _, row in matrix.iterrows()]
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def _check_families(families: dict[str, list[pd.DataFrame]]) -> list[str]:
+    unknown = [name for name in families if name not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; valid names: {', '.join(FAMILIES)}")
+    return [name for name in FAMILIES if name in families]
+
+
+def _s_tau_row(experiment: str, accs: Sequence[pd.Series]) -> dict:
+    if len(accs) < 2:
+        raise ValueError(f"{experiment}: S-Tau needs at least 2 ranks, got {len(accs)}")
+    st = metrics.s_tau(accs)
+    return {
+        "experiment": experiment,
+        "s_tau": st["mean"],
+        "max_tau": st["max"],
+        "min_tau": st["min"],
+        "n": len(accs),
+    }
+
+
+def _nan_row(experiment: str, columns: Sequence[str]) -> dict:
+    return {"experiment": experiment, **{c: math.nan for c in columns}, "n": 0}
+
+
+def s_tau_per_epoch(matrices: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """S-Tau at every epoch that all instances evaluated (Figure 2): columns s_tau, max, min."""
+    if len(matrices) < 2:
+        raise ValueError(f"S-Tau needs at least 2 instances, got {len(matrices)}")
+    common = matrices[0].index
+    for m in matrices[1:]:
+        common = common.intersection(m.index)
+    rows = []
+    for epoch in sorted(common):
+        st = metrics.s_tau([m.loc[epoch] for m in matrices])
+        rows.append(
+            {"epoch": epoch, "s_tau": st["mean"], "max_tau": st["max"], "min_tau": st["min"]}
+        )
+    return pd.DataFrame(rows, columns=["epoch", "s_tau", "max_tau", "min_tau"]).set_index("epoch")
+
+
+def table1(
+    families: dict[str, list[pd.DataFrame]],
+    gt_instances: list[pd.Series] | None,
+    last_epochs: int = 10,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Table 1: S-Tau (mean/max/min over pairs of ranks) per experiment.
+
+    Family rows compare the final-epoch ranks of their instances. ``random_rank`` is 10 random
+    permutations (numpy ``default_rng(seed)``) as the no-information baseline; ``ground_truth``
+    compares independently trained runs (NaN if ``gt_instances`` is None). ``different_epochs``
+    compares the last ``last_epochs`` epoch ranks within one "different orders (shuffle)"
+    instance; as the paper shows "the median number among instances", it reports the instance
+    whose S-Tau is the (lower) median. ``n`` is the number of ranks compared.
+    """
+    names = _check_families(families)
+    rows = []
+    finals: dict[str, list[pd.Series]] = {}
+    for name in names:
+        finals[name] = [final_accuracy(inst) for inst in families[name]]
+        rows.append(_s_tau_row(name, finals[name]))
+
+    if finals:
+        children = list(next(iter(finals.values()))[0].index)
+    elif gt_instances:
+        children = list(gt_instances[0].index)
+    else:
+        raise ValueError("table1 needs at least one family or ground-truth instances")
+    rng = np.random.default_rng(seed)
+    randoms = [
+        pd.Series(rng.permutation(len(children)) + 1.0, index=children)
+        for _ in range(N_RANDOM_RANKS)
+    ]
+    rows.append(_s_tau_row("random_rank", randoms))
+
+    if gt_instances is None:
+        rows.append(_nan_row("ground_truth", ["s_tau", "max_tau", "min_tau"]))
+    else:
+        rows.append(_s_tau_row("ground_truth", list(gt_instances)))
+
+    if SHUFFLE in families:
+        per_instance = [
+            _s_tau_row(
+                "different_epochs",
+                _rows(_last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+            )
+            for inst in families[SHUFFLE]
+        ]
+        rows.append(per_instance[_lower_median([r["s_tau"] for r in per_instance])])
+
+    out = pd.DataFrame(rows, columns=["experiment", "s_tau", "max_tau", "min_tau", "n"])
+    return out.astype({"n": int})
+
+
+# --------------------------------------------------------------------------- Table 2
+
+_T2_COLUMNS = ["gt_tau_mean", "gt_tau_std", "t1r_mean", "t1r_std", "t3r_mean", "t3r_std"]
+
+
+def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
+    triples = [_tau_tnr(acc, gt) for acc in accs]
+    if not triples:
+        raise ValueError(f"{experiment}: no ranks to compare with the ground truth")
+    taus, t1s, t3s = zip(*triples, strict=True)
+    row: dict = {"experiment": experiment}
+    for key, values in (("gt_tau", taus), ("t1r", t1s), ("t3r", t3s)):
+        row[f"{key}_mean"], row[f"{key}_std"] = metrics.mean_std(values)
+    row["n"] = len(triples)
+    return row
+
+
+def table2(
+    families: dict[str, list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    gt_instances: list[pd.Series] | None,
+    last_epochs: int = 10,
+) -> pd.DataFrame:
+    """Table 2: GT-Tau, T1R and T3R, mean ± population std over 10 numbers.
+
+    Family rows use each instance's final-epoch rank; ``ground_truth`` compares each
+    independently trained run with ``gt`` (NaN if ``gt_instances`` is None);
+    ``different_epochs`` uses the last ``last_epochs`` epochs of ONE "different orders
+    (shuffle)" instance, the one whose final GT-Tau is the (lower) median, like the paper's
+    "one instance ... with final GT-Tau 0.47".
+    """
+    names = _check_families(families)
+    gt = as_gt(gt)
+    rows = []
+    for name in names:
+        rows.append(_t2_row(name, [final_accuracy(inst) for inst in families[name]], gt))
+
+    if gt_instances is None:
+        rows.append(_nan_row("ground_truth", _T2_COLUMNS))
+    else:
+        rows.append(_t2_row("ground_truth", list(gt_instances), gt))
+
+    if SHUFFLE in families:
+        insts = families[SHUFFLE]
+        final_taus = [_tau_tnr(final_accuracy(inst), gt)[0] for inst in insts]
+        chosen = insts[_lower_median(final_taus)]
+        last = _last_rows(epoch_matrix(chosen), last_epochs, "different_epochs")
+        rows.append(_t2_row("different_epochs", _rows(last), gt))
+
+    out = pd.DataFrame(rows, columns=["experiment", *_T2_COLUMNS, "n"])
+    return out.astype({"n": int})
+
+
+# --------------------------------------------------------------------------- Tables 3 and 4
+
+
+def _windowed(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, float]:
+    """GT-Tau-Mean-k and GT-Tau-Std-k of one instance's last ``window`` dense points."""
+    matrix = dense_matrix(inst)
+    return metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window)
+
+
+def _mean_std_pairs(pairs: Sequence[tuple[float, float]], names: tuple[str, str]) -> dict:
+    """Average the per-instance (mean, std) pairs over instances, with their population std."""
+    if not pairs:
+        raise ValueError("no instances")
+    firsts, seconds = zip(*pairs, strict=True)
+    a, a_std = metrics.mean_std(firsts)
+    b, b_std = metrics.mean_std(seconds)
+    return {names[0]: a, f"{names[0]}_std": a_std, names[1]: b, f"{names[1]}_std": b_std}
+
+
+def table3a(
+    groups: dict[tuple[str, int], list[pd.DataFrame]], gt: pd.DataFrame, window: int
+) -> pd.DataFrame:
+    """Table 3a (group sharing): GT-Tau-Mean-k / Std-k, mean ± std over instances.
+
+    Keys are (grouping, m) with grouping "random" or "similar". Columns keep the paper's
+    "mean64"/"std64" names whatever ``window`` is, so they line up with ``paper_table("table3a")``;
+    ``n`` counts instances.
+    """
+    rows = []
+    for (grouping, m), insts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        pairs = [_windowed(inst, gt, window) for inst in insts]
+        rows.append(
+            {
+                "grouping": grouping,
+                "m": int(m),
+                **_mean_std_pairs(pairs, ("mean64", "std64")),
+                "n": len(insts),
+            }
+        )
+    cols = ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std", "n"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def table4(
+    prefix: dict[tuple[int, int], list[pd.DataFrame]], gt: pd.DataFrame, window: int
+) -> pd.DataFrame:
+    """Table 4 (prefix sharing, Appendix B), keyed by (epochs, k).
+
+    GT-Tau columns as in Table 3a. Accuracy: each child's accuracy is averaged over the window,
+    then mean and std across children give one pair per instance, then mean ± std over
+    instances. Rows: epochs descending, then k (the paper's order); ``n`` counts instances.
+    """
+    rows = []
+    for (epochs, k), insts in sorted(prefix.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+        taus, accs = [], []
+        for inst in insts:
+            matrix = dense_matrix(inst)
+            taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
+            per_child = _last_rows(matrix, window, f"epochs={epochs} k={k}").mean(axis=0)
+            accs.append(metrics.accuracy_mean_std(per_child))
+        rows.append(
+            {
+                "epochs": int(epochs),
+                "k": int(k),
+                **_mean_std_pairs(taus, ("gt_tau_mean64", "gt_tau_std64")),
+                **_mean_std_pairs(accs, ("acc_mean", "acc_std")),
+                "n": len(insts),
+            }
+        )
+    cols = [
+        "epochs",
+        "k",
+        "gt_tau_mean64",
+        "gt_tau_mean64_std",
+        "gt_tau_std64",
+        "gt_tau_std64_std",
+        "acc_mean",
+        "acc_mean_std",
+        "acc_std",
+        "acc_std_std",
+        "n",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def table3b(t4: pd.DataFrame) -> pd.DataFrame:
+    """Table 3b: Table 4's GT-Tau columns at its largest epoch count (2000 in the paper)."""
+    cols = ["k", "gt_tau_mean64", "gt_tau_mean64_std", "gt_tau_std64", "gt_tau_std64_std"]
+    cols += ["n"] if "n" in t4.columns else []
+    return t4.loc[t4["epochs"] == t4["epochs"].max(), cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- Table 5
+
+
+def table5(gt_instances: list[pd.Series]) -> pd.DataFrame:
+    """Table 5 from trained ground-truth runs (one Series child -> accuracy per seed).
+
+    Returns columns child, acc_mean, acc_std (percent; population std over runs), rank (1 = best,
+    ties broken stably in child order, so unlike the printed table no rank repeats), one row per
+    child in name order. It serves as ``gt`` directly (see ``as_gt``). Inputs are fractions
+    (0..1), as in records; a value above 1 is refused rather than silently scaled twice.
+    """
+    if not gt_instances:
+        raise ValueError("table5 needs at least one ground-truth instance")
+    runs = pd.concat([s.astype(float) for s in gt_instances], axis=1, keys=range(len(gt_instances)))
+    if runs.isna().any().any():
+        raise ValueError("ground-truth instances cover different children")
+    if (runs.to_numpy() > 1.0).any():
+        raise ValueError("ground-truth accuracies must be fractions (0..1), got values above 1")
+    runs.index = [str(c) for c in runs.index]
+    runs = runs.sort_index()
+    acc_mean = runs.mean(axis=1) * 100.0
+    out = pd.DataFrame(
+        {
+            "acc_mean": acc_mean,
+            "acc_std": runs.std(axis=1, ddof=0) * 100.0,
+            "rank": metrics.ranks_from_accuracy(acc_mean).astype(int),
+        }
+    )
+    out.index.name = "child"
+    return out.reset_index()
+
+
+# --------------------------------------------------------------------------- comparison & output
+
+
+def _with_keys(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Bring keys kept in the index (e.g. Table 5's ``child``) back as columns."""
+    if all(k in df.columns for k in keys):
+        return df
+    out = df.reset_index()
+    missing = [k for k in keys if k not in out.columns]
+    if missing:
+        raise ValueError(f"key column(s) {missing} not found")
+    return out
+
+
+def _norm_key(values: pd.Series) -> pd.Series:
+    """Merge key that equates 16, 16.0 and "16" (CSV round-trips vary the key's type)."""
+    if pd.api.types.is_numeric_dtype(values):
+        floats = values.astype(float)
+        if all(float(v).is_integer() for v in floats):
+            return floats.map(lambda v: str(int(v)))
+        return floats.map(repr)
+    return values.astype(str).str.strip()
+
+
+def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Our table with each shared numeric column followed by the paper's value as ``col_paper``.
+
+    Left join on ``keys`` (rows the paper lacks get NaN); keys may live in either frame's index.
+    Experiments must use the snake_case names of the nas/reference CSVs.
+    """
+    ours = _with_keys(ours, keys)
+    paper = _with_keys(paper, keys)
+    shared = [
+        c
+        for c in ours.columns
+        if c not in keys
+        and c in paper.columns
+        and pd.api.types.is_numeric_dtype(ours[c])
+        and pd.api.types.is_numeric_dtype(paper[c])
+    ]
+    if paper.duplicated(subset=keys).any():
+        raise ValueError(f"paper table has duplicate keys {keys}")
+    tmp = [f"__key{i}" for i in range(len(keys))]
+    left = ours.assign(**{t: _norm_key(ours[k]) for t, k in zip(tmp, keys, strict=True)})
+    right = paper[keys + shared].assign(
+        **{t: _norm_key(paper[k]) for t, k in zip(tmp, keys, strict=True)}
+    )
+    right = right.drop(columns=keys).rename(columns={c: f"{c}_paper" for c in shared})
+    merged = left.merge(right, on=tmp, how="left", validate="many_to_one").drop(columns=tmp)
+    order: list[str] = []
+    for c in ours.columns:
+        order.append(c)
+        if c in shared:
+            order.append(f"{c}_paper")
+    return merged[order]
+
+
+def _cell(value, fmt_float: str = "{:.4f}") -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return "NaN" if math.isnan(value) else fmt_float.format(float(value))
+    return str(value)
+
+
+def _for_output(df: pd.DataFrame) -> pd.DataFrame:
+    """Named index (e.g. Table 5's child) becomes a column; an anonymous one is dropped."""
+    if df.index.name is not None or isinstance(df.index, pd.MultiIndex):
+        return df.reset_index()
+    return df.reset_index(drop=True)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    lines = [
+        "| " + " | ".join(esc(str(c)) for c in df.columns) + " |",
+        "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+    ]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(_cell(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
+    align = "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns)
+    lines = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        rf"\caption{{{_tex_escape(caption)}}}",
+        rf"\label{{tab:{label}}}",
+        rf"\begin{{tabular}}{{{align}}}",
+        r"\hline",
+        " & ".join(_tex_escape(str(c)) for c in df.columns) + r" \\",
+        r"\hline",
+    ]
+    for row in df.itertuples(index=False):
+        lines.append(" & ".join(_tex_escape(_cell(v)) for v in row) + r" \\")
+    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(df: pd.DataFrame, stem: str | Path, caption: str) -> list[Path]:
+    """Write ``stem``.csv (full precision), .md and .tex (4 decimals), each atomically.
+
+    The LaTeX is a plain tabular written here, so no jinja2 (pandas' to_latex) is needed.
+    Returns the three paths.
+    """
+    stem = Path(stem)
+    out = _for_output(df)
+    label = "".join(ch if ch.isalnum() else "-" for ch in stem.name)
+    paths = [stem.parent / f"{stem.name}{ext}" for ext in (".csv", ".md", ".tex")]
+    atomic_write_text(paths[0], out.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(paths[1], f"{caption}\n\n" + _markdown(out))
+    atomic_write_text(paths[2], _latex(out, caption, label))
+    return paths

@@ -1,0 +1,345 @@
+"""The paper's figures (2-9) drawn from accuracy records.
+
+Figures are built on ``matplotlib.figure.Figure`` rendered by the Agg/PDF canvases directly, so
+importing this module never touches pyplot's global backend or needs a display. Each function
+writes ``<out>.png`` and ``<out>.pdf`` atomically (temp file + ``os.replace`` via
+``records.atomic_write_bytes``) and returns the two paths. Data conventions are those of
+``nas.analysis``: instances are tidy records DataFrames, ``gt`` is indexed by child with
+acc_mean and rank.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from nas import analysis
+from nas.records import atomic_write_bytes
+
+__all__ = [
+    "FAMILY_LABELS",
+    "figure2",
+    "figure3",
+    "figure4",
+    "figure5",
+    "figure6",
+    "figure7",
+    "figure8",
+    "figure9",
+]
+
+FAMILY_LABELS = {
+    "different_seeds": "Diff. seeds",
+    "different_orders": "Diff. orders",
+    "different_orders_shuffle": "Diff. orders (shuffle)",
+}
+RANK_CMAP = "viridis_r"  # rank 1 -> light (yellow), worst -> dark, as in the paper
+MARKER = "D"  # the paper marks the child trained at each mini-batch with a diamond
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _save(fig: Figure, out: str | Path) -> list[Path]:
+    """Render PNG and PDF to memory, then write each atomically; fixed PDF date = same bytes.
+
+    Margins are fixed by ``_new_figure`` rather than ``bbox_inches="tight"``, which would lay
+    out all text a second time per format (it doubled the rendering time).
+    """
+    out = Path(out)
+    paths = []
+    for ext, kwargs in (("png", {"dpi": 150}), ("pdf", {"metadata": {"CreationDate": None}})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, **kwargs)
+        path = out.parent / f"{out.name}.{ext}"
+        atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _new_figure(
+    width: float,
+    height: float,
+    left: float = 0.75,
+    right: float = 0.2,
+    bottom: float = 0.6,
+    top: float = 0.4,
+    wspace: float = 0.15,
+    hspace: float = 0.2,
+) -> Figure:
+    """A figure with fixed margins given in inches, so they fit the labels at any size."""
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace,
+        hspace=hspace,
+    )
+    return fig
+
+
+def _rank_colors(gt: pd.DataFrame, children: Sequence[str]) -> tuple[dict[str, tuple], Normalize]:
+    """Colour per child from its ground-truth rank: lighter = better."""
+    gt = analysis.as_gt(gt)
+    ranks = gt["rank"].astype(float)
+    norm = Normalize(vmin=float(ranks.min()), vmax=float(ranks.max()))
+    cmap = matplotlib.colormaps[RANK_CMAP]
+    missing = [c for c in children if c not in gt.index]
+    if missing:
+        raise ValueError(f"children missing from ground truth: {', '.join(missing)}")
+    return {c: cmap(norm(ranks[c])) for c in children}, norm
+
+
+def _rank_colorbar(fig: Figure, ax: Axes | Sequence[Axes], norm: Normalize) -> None:
+    sm = ScalarMappable(norm=norm, cmap=RANK_CMAP)
+    fig.colorbar(sm, ax=ax, label="Ground-truth rank", fraction=0.04, pad=0.02)
+
+
+def _gt_order(gt: pd.DataFrame, children: Sequence[str]) -> list[str]:
+    """Children from ground-truth best to worst (rank, then accuracy, then name: deterministic)."""
+    gt = analysis.as_gt(gt)
+    sub = gt.loc[list(children)]
+    frame = pd.DataFrame(
+        {"rank": sub["rank"].to_numpy(), "acc": -sub["acc_mean"].to_numpy()},
+        index=[str(c) for c in sub.index],
+    )
+    frame["name"] = frame.index
+    return list(frame.sort_values(["rank", "acc", "name"], kind="stable").index)
+
+
+def _plot_dense_accuracy(
+    ax: Axes,
+    inst: pd.DataFrame,
+    gt: pd.DataFrame,
+    title: str,
+    children: Sequence[str] | None = None,
+    colors: dict[str, tuple] | None = None,
+) -> Normalize:
+    """One panel of Figures 5/6/7/9: each child's accuracy over the dense points.
+
+    x is the position within the window (1 = oldest mini-batch shown). A diamond marks the child
+    trained at that mini-batch (for grouped instances, the one trained in the plotted group).
+    """
+    matrix = analysis.dense_matrix(inst)
+    if children is not None:
+        missing = [c for c in children if c not in matrix.columns]
+        if missing:
+            raise ValueError(f"children not in instance: {', '.join(missing)}")
+        matrix = matrix[list(children)]
+    by_rank, norm = _rank_colors(gt, list(matrix.columns))
+    colors = colors or by_rank
+    x = pd.Series(np.arange(1, len(matrix) + 1), index=matrix.index)
+    # Worst first so the light (good) curves are drawn on top.
+    for child in reversed(_gt_order(gt, matrix.columns)):
+        ax.plot(x, matrix[child], color=colors[child], lw=0.8, label=child)
+    marks = [
+        (x[step], matrix.at[step, child], colors[child])
+        for step, child in analysis.trained_at(inst, matrix.columns).itertuples(index=False)
+        if child in matrix.columns and step in matrix.index
+    ]
+    if marks:
+        xs, ys, cs = zip(*marks, strict=True)
+        ax.scatter(xs, ys, s=12, c=list(cs), marker=MARKER, edgecolors="black", linewidths=0.3)
+    ax.set_title(title)
+    ax.set_xlabel("Mini-batch")
+    ax.set_ylabel("Validation accuracy")
+    ax.set_xlim(0.5, len(matrix) + 0.5)
+    return norm
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def figure2(
+    families: dict[str, list[pd.DataFrame]],
+    gt_epoch_instances: list[pd.DataFrame] | None,
+    out: str | Path,
+    names: Sequence[str] = ("different_seeds", "different_orders_shuffle"),
+) -> list[Path]:
+    """Figure 2: S-Tau after every epoch (over a family's instances, at epochs all evaluated).
+
+    ``names`` picks the families drawn (the paper shows seeds and shuffle; absent ones are
+    skipped). The ground-truth curve needs per-epoch accuracy of independently trained runs, so
+    it takes ``gt_epoch_instances``: wide epoch matrices (rows = epochs, columns = children, as
+    ``analysis.epoch_matrix`` returns); None draws no ground-truth curve.
+    """
+    fig = _new_figure(5, 3.5)
+    ax = fig.add_subplot()
+    for name in names:
+        if name not in families:
+            continue
+        curve = analysis.s_tau_per_epoch([analysis.epoch_matrix(i) for i in families[name]])
+        ax.plot(curve.index, curve["s_tau"], label=FAMILY_LABELS.get(name, name))
+    if gt_epoch_instances is not None:
+        curve = analysis.s_tau_per_epoch(gt_epoch_instances)
+        ax.plot(curve.index, curve["s_tau"], label="Ground truth", color="black")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel("S-Tau")
+    ax.set_title("S-Tau after every epoch")
+    ax.legend()
+    return _save(fig, out)
+
+
+def _rank_boxes(ax: Axes, ranks: pd.DataFrame, order: list[str], title: str) -> None:
+    data = [ranks[c].to_numpy() for c in order]
+    pos = np.arange(1, len(order) + 1)
+    ax.boxplot(data, positions=pos, widths=0.6, flierprops={"marker": "o", "ms": 3})
+    ticks = pos[::5]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xlabel("Child models (ground-truth best \u2192 worst)")
+    ax.set_ylabel("Rank")
+    ax.set_title(title)
+
+
+def figure3(
+    final_ranks_instances: list[pd.DataFrame],
+    one_instance: pd.DataFrame,
+    gt: pd.DataFrame,
+    out: str | Path,
+    last_epochs: int = 10,
+) -> list[Path]:
+    """Figure 3: rank distribution per child, ordered ground-truth best to worst.
+
+    (a) final-epoch ranks across ``final_ranks_instances``; (b) ranks over the last
+    ``last_epochs`` epochs of ``one_instance``. Similar panels = one instance suffices.
+    """
+    finals = pd.DataFrame([analysis.final_accuracy(i) for i in final_ranks_instances])
+    ranks_a = analysis.rank_matrix(finals)
+    epochs = analysis.epoch_matrix(one_instance)
+    if last_epochs < 1 or last_epochs > len(epochs):
+        raise ValueError(f"need the last {last_epochs} epochs but only {len(epochs)} exist")
+    ranks_b = analysis.rank_matrix(epochs.iloc[-last_epochs:])
+    order = _gt_order(gt, ranks_a.columns)
+    fig = _new_figure(12, 4, wspace=0.05)
+    ax_a, ax_b = fig.subplots(1, 2, sharey=True)
+    _rank_boxes(ax_a, ranks_a, order, f"(a) Final rank of {len(finals)} instances")
+    _rank_boxes(ax_b, ranks_b, order, f"(b) Rank of last {last_epochs} epochs")
+    return _save(fig, out)
+
+
+def figure4(finetune: dict[int, pd.DataFrame], gt: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Figure 4: finetuning every child alone from super-net snapshots.
+
+    One column per snapshot epoch (keys, ascending): top, each child's accuracy per finetuning
+    mini-batch; bottom, GT-Tau per mini-batch. Step 0 is the shared snapshot (circled on the
+    GT-Tau curve); later steps train each child alone and are dotted, as the paper draws the
+    independent part. The super-net's own (solid) history is not part of finetune records.
+    """
+    if not finetune:
+        raise ValueError("figure4 needs at least one snapshot")
+    snaps = sorted(finetune)
+    fig = _new_figure(5 * len(snaps) + 1, 7, right=0.8, hspace=0.35, wspace=0.25)
+    axes = np.asarray(fig.subplots(2, len(snaps), squeeze=False))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    norm = None
+    for j, epoch in enumerate(snaps):
+        matrix = analysis.finetune_matrix(finetune[epoch])
+        colors, norm = _rank_colors(gt, list(matrix.columns))
+        ax = axes[0, j]
+        for child in reversed(_gt_order(gt, matrix.columns)):
+            ax.plot(matrix.index, matrix[child], ":", color=colors[child], lw=0.8)
+        ax.set_title(f"({letters[j]}) Accuracy, finetune at epoch {epoch}")
+        ax.set_xlabel("Mini-batch")
+        ax.set_ylabel("Validation accuracy")
+        tau = analysis.gt_tau_curve(matrix, gt)
+        ax = axes[1, j]
+        ax.plot(tau.index, tau, ":.", color="tab:blue")
+        ax.plot(tau.index[:1], tau.iloc[:1], "o", mfc="none", ms=8, color="tab:blue")
+        ax.set_title(f"({letters[len(snaps) + j]}) GT-Tau, finetune at epoch {epoch}")
+        ax.set_xlabel("Mini-batch")
+        ax.set_ylabel("GT-Tau")
+    for ax in axes.ravel():
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _rank_colorbar(fig, axes.ravel().tolist(), norm)
+    return _save(fig, out)
+
+
+def figure5(
+    ordered: pd.DataFrame, shuffled: pd.DataFrame, gt: pd.DataFrame, out: str | Path
+) -> list[Path]:
+    """Figure 5: all children's accuracy over the dense points, (a) ordered, (b) shuffled."""
+    fig = _new_figure(13, 4.5, wspace=0.05)
+    ax_a, ax_b = fig.subplots(1, 2, sharey=True)
+    _plot_dense_accuracy(ax_a, ordered, gt, "(a) Ordered")
+    norm = _plot_dense_accuracy(ax_b, shuffled, gt, "(b) Shuffled")
+    _rank_colorbar(fig, [ax_a, ax_b], norm)
+    return _save(fig, out)
+
+
+def figure6(
+    group_instance: pd.DataFrame,
+    share_instance: pd.DataFrame,
+    children: list[str],
+    gt: pd.DataFrame,
+    out: str | Path,
+) -> list[Path]:
+    """Figure 6: one group's children, (a) in their group, (b) the same ones under full sharing.
+
+    A few curves only, so each child gets its own colour and a legend instead of rank shading.
+    """
+    cmap = matplotlib.colormaps["tab10"]
+    colors = {c: cmap(i % 10) for i, c in enumerate(children)}
+    fig = _new_figure(12, 4, wspace=0.05)
+    ax_a, ax_b = fig.subplots(1, 2, sharey=True)
+    _plot_dense_accuracy(ax_a, group_instance, gt, "(a) Group sharing", children, colors)
+    _plot_dense_accuracy(ax_b, share_instance, gt, "(b) Full sharing (m = 1)", children, colors)
+    ranks = analysis.as_gt(gt)["rank"]
+    handles = [
+        Line2D([], [], color=colors[c], label=f"{c} (GT rank {int(ranks[c])})") for c in children
+    ]
+    ax_b.legend(handles=handles, fontsize="small")
+    return _save(fig, out)
+
+
+def _single_dense(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path, title: str) -> list[Path]:
+    fig = _new_figure(7, 4.5)
+    ax = fig.add_subplot()
+    norm = _plot_dense_accuracy(ax, inst, gt, title)
+    _rank_colorbar(fig, ax, norm)
+    return _save(fig, out)
+
+
+def figure7(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Figure 7: Figure 5a's plot for a 2000-epoch instance (same periodicity, higher accuracy)."""
+    return _single_dense(inst, gt, out, "Validation accuracy, last mini-batches of 2000 epochs")
+
+
+def figure8(
+    instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, out: str | Path
+) -> list[Path]:
+    """Figure 8: GT-Tau over the dense points, one curve per instance, one panel per BN momentum.
+
+    Keys are the BN momentum values as labels (e.g. "0.1", "0.9").
+    """
+    if not instances:
+        raise ValueError("figure8 needs at least one BN momentum")
+    fig = _new_figure(6 * len(instances), 4, wspace=0.05)
+    axes = np.atleast_1d(fig.subplots(1, len(instances), sharey=True, squeeze=False)[0])
+    for ax, (momentum, insts) in zip(axes, instances.items(), strict=True):
+        for i, inst in enumerate(insts):
+            tau = analysis.gt_tau_curve(analysis.dense_matrix(inst), gt)
+            ax.plot(np.arange(1, len(tau) + 1), tau.to_numpy(), label=f"instance {i + 1}")
+        ax.set_title(f"BN momentum = {momentum}")
+        ax.set_xlabel("Mini-batch")
+        ax.set_ylabel("GT-Tau")
+        ax.legend(fontsize="small")
+    return _save(fig, out)
+
+
+def figure9(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Figure 9: Figure 5a's plot with SGD momentum 0 (accuracy varies over a wider range)."""
+    return _single_dense(inst, gt, out, "Validation accuracy, SGD momentum = 0")
