@@ -115,6 +115,34 @@ def _deep_update(base: dict, new: dict) -> None:
             base[key] = value
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from nas.submit import describe_controller, submit_controller
+
+    smk = list(args.snakemake_args)
+    if smk[:1] == ["--"]:
+        smk = smk[1:]
+    smk = smk or ["--profile", "profiles/slurm"]
+    job = submit_controller(
+        smk,
+        folder=args.folder,
+        partition=args.partition,
+        account=args.account,
+        hours=args.hours,
+        cpus=args.cpus,
+        mem_gb=args.mem_gb,
+    )
+    print(describe_controller(job))
+    if not args.wait:
+        return 0
+    try:
+        job.result()
+    except Exception as err:  # the job failed: its state and log tell why
+        print(f"controller job {job.job_id} failed ({job.state}): {err}", file=sys.stderr)
+        return 1
+    print(f"controller job {job.job_id} finished: snakemake exited with status 0")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nas", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -161,6 +189,24 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("name", choices=["cifar10"])
     d.add_argument("--root", default="data")
     d.set_defaults(fn=_download)
+
+    sm = sub.add_parser(
+        "submit",
+        help="run Snakemake itself as a long, light SLURM job (the workflow's controller)",
+        description="Submit `snakemake SNAKEMAKE_ARGS` (default: --profile profiles/slurm) as "
+        "one SLURM job on $NAS_SLURM_PARTITION, charged to $NAS_SLURM_ACCOUNT; it submits the "
+        "workflow's jobs as a login-node Snakemake would. Put Snakemake's options after --, "
+        "e.g. nas submit -- --profile profiles/slurm results/ground_truth.csv",
+    )
+    sm.add_argument("--partition", help="CPU partition (default: $NAS_SLURM_PARTITION)")
+    sm.add_argument("--account", help="account (default: $NAS_SLURM_ACCOUNT)")
+    sm.add_argument("--hours", type=float, help="time limit (default 72, or the partition's max)")
+    sm.add_argument("--cpus", type=int, default=2)
+    sm.add_argument("--mem-gb", type=int, default=4)
+    sm.add_argument("--folder", default="logs/submit", help="submitit folder (job logs)")
+    sm.add_argument("--wait", action="store_true", help="wait for the controller to finish")
+    sm.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="after --: snakemake's")
+    sm.set_defaults(fn=_submit)
     return p
 
 

@@ -7,6 +7,7 @@ the records of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 import signal
@@ -147,13 +148,20 @@ def load_state(path: Path, cfg: RunConfig, model, opt) -> dict[str, Any]:
 
 
 class StopFlag:
-    """Turns SIGTERM/SIGURG into a flag checked between mini-batches."""
+    """Turns SIGTERM/SIGURG into a flag checked between mini-batches. Nested uses share the
+    outermost flag, so a signal while a packed job sets up its next group is not lost."""
+
+    _active: StopFlag | None = None
 
     def __init__(self) -> None:
         self.signum: int | None = None
-        self._old = {}
+        self._old: dict = {}
+        self._owner = False
 
     def __enter__(self) -> StopFlag:
+        if StopFlag._active is not None:
+            return StopFlag._active
+        self._owner, StopFlag._active = True, self
         for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
         return self
@@ -162,8 +170,10 @@ class StopFlag:
         self.signum = signum
 
     def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
+        if self._owner:
+            for sig, old in self._old.items():
+                signal.signal(sig, old)
+            StopFlag._active, self._owner = None, False
 
 
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[Record]:
@@ -186,7 +196,11 @@ def run_training(
 ) -> Path:
     """Train one instance; write records.csv and run.json into out_dir. Resumes from
     `checkpoint` (default out_dir/resume.pt) if it exists; SIGTERM/SIGURG save it and exit."""
-    out_dir = Path(out_dir)
+    with StopFlag() as stop:
+        return _train(cfg, Path(out_dir), checkpoint, log, stop)
+
+
+def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag) -> Path:
     ckpt = Path(checkpoint) if checkpoint else out_dir / "resume.pt"
     device = setup_torch(cfg)
     data = load_run_data(cfg, device)
@@ -212,50 +226,47 @@ def run_training(
         save_state(ckpt, cfg, model, opt, step, {"records": records, "timing": timing})
 
     model.train()
-    with StopFlag() as stop:
-        while step < total:
-            t0 = time.perf_counter()
-            epoch = step // spe
-            for group in opt.param_groups:
-                group["lr"] = lr_at(cfg, epoch)
-            x, y = batches.batch(step)
-            child = schedule.child_at(step)
-            train_step(cfg, model, opt, x, y, child)
-            step += 1
-            t1 = time.perf_counter()
-            timing["train_s"] += t1 - t0
-            evaluated = None
-            if step > dense_from:
-                evaluated = _eval_records(
-                    cfg, model, children, data, "dense", epoch + 1, step, child
+    while step < total:
+        t0 = time.perf_counter()
+        epoch = step // spe
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
+        x, y = batches.batch(step)
+        child = schedule.child_at(step)
+        train_step(cfg, model, opt, x, y, child)
+        step += 1
+        t1 = time.perf_counter()
+        timing["train_s"] += t1 - t0
+        evaluated = None
+        if step > dense_from:
+            evaluated = _eval_records(cfg, model, children, data, "dense", epoch + 1, step, child)
+            records += evaluated
+        if step % spe == 0:
+            done = step // spe
+            if done in eval_epochs:
+                records += (
+                    _as_epoch_records(evaluated, done)
+                    if evaluated
+                    else _eval_records(cfg, model, children, data, "epoch", done, step, child)
                 )
-                records += evaluated
-            if step % spe == 0:
-                done = step // spe
-                if done in eval_epochs:
-                    records += (
-                        _as_epoch_records(evaluated, done)
-                        if evaluated
-                        else _eval_records(cfg, model, children, data, "epoch", done, step, child)
-                    )
-                if done in cfg.snapshot_epochs:
-                    save_state(
-                        out_dir / "snapshots" / f"epoch_{done}.pt",
-                        cfg,
-                        model,
-                        opt,
-                        step,
-                        {"epoch": done},
-                    )
-                timing["eval_s"] += time.perf_counter() - t1
-                checkpoint_now()
-                log(f"epoch {done}/{cfg.epochs} done (step {step})")
-            else:
-                timing["eval_s"] += time.perf_counter() - t1
-            if stop.signum is not None:
-                checkpoint_now()
-                log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
-                raise Interrupted(128 + stop.signum)
+            if done in cfg.snapshot_epochs:
+                save_state(
+                    out_dir / "snapshots" / f"epoch_{done}.pt",
+                    cfg,
+                    model,
+                    opt,
+                    step,
+                    {"epoch": done},
+                )
+            timing["eval_s"] += time.perf_counter() - t1
+            checkpoint_now()
+            log(f"epoch {done}/{cfg.epochs} done (step {step})")
+        else:
+            timing["eval_s"] += time.perf_counter() - t1
+        if stop.signum is not None:
+            checkpoint_now()
+            log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
+            raise Interrupted(128 + stop.signum)
 
     write_records(out_dir / "records.csv", records)
     write_json(out_dir / "run.json", run_info(cfg, device, children, total, timing))
@@ -280,19 +291,23 @@ def run_groups(cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print
     """Train several groups of one partition in one process (packing many short runs into
     one allocation), one after another. Each group keeps its own folder, so a stopped job
     skips the groups it finished; records.csv concatenates them in group order."""
-    import dataclasses
-
     out_dir = Path(out_dir)
     parts = []
-    for g in groups:
-        sub = out_dir / f"g{g:03d}"
-        if not (sub / "records.csv").exists():
-            gcfg = dataclasses.replace(cfg, group=g)
-            validate(gcfg)
-            log(f"group {g} of {cfg.m}: children {gcfg.run_children()}")
-            run_training(gcfg, sub, log=log)
-        parts.append((sub / "records.csv").read_text())
+    with StopFlag() as stop:
+        for g in groups:
+            _train_group(cfg, g, out_dir / f"g{g:03d}", stop, log)
+            parts.append((out_dir / f"g{g:03d}" / "records.csv").read_text())
     header = parts[0].split("\n", 1)[0]
     body = "".join(p.split("\n", 1)[1] for p in parts)
     atomic_write_text(out_dir / "records.csv", header + "\n" + body)
     return out_dir / "records.csv"
+
+
+def _train_group(cfg: RunConfig, g: int, sub: Path, stop: StopFlag, log) -> None:
+    """One group of a packed job; finished groups are skipped, a pending signal stops here."""
+    if stop.signum is not None:
+        raise Interrupted(128 + stop.signum)
+    if not (sub / "records.csv").exists():
+        gcfg = validate(dataclasses.replace(cfg, group=g))
+        log(f"group {g} of {cfg.m}: children {gcfg.run_children()}")
+        run_training(gcfg, sub, log=log)
