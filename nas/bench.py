@@ -1,20 +1,35 @@
-"""Throughput of the paper's network: training images/s and evaluation child-images/s.
+"""Throughput of the paper's network: training, evaluation of all children, packed training.
 
-Synthetic inputs at the paper's shape (batch 256, 3x32x32, 10 classes) so the figure measures
-the compute path only. `plain` times the straightforward path (NCHW, stem recomputed per
-child) for comparison with the original implementation on the same machine.
+Synthetic inputs at the paper's shape (batch 256, 3x32x32, 10 classes), already on the
+device, so the figures measure the compute path only. The model first trains a few steps on
+them, so the evaluation runs with realistic BN running statistics (an untrained net's
+activations shrink towards denormal floats, which are slow on CPUs).
+
+* train: nas.train.train_step (channels-last by default), img/s.
+* eval: nas.evaluate.evaluate_children over all 64 children, child-img/s.
+* packed (K > 0): K models packed along channels (nas.packed), model-img/s, next to K
+  sequential single-model runs (= train img/s).
+* plain: the straightforward path as a stand-in for the original implementation: NCHW,
+  nas.ops.reference_kernels (no fast paths, untuned allocator), and per-child evaluation
+  with the stem recomputed for every child (evaluate_child_plain). Run first, so that the
+  allocator tuning of the fast path does not help it.
+
+Each figure is the best of `repeats` timed rounds (one untimed warm-up before).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from nas.config import RunConfig
 from nas.data import Split
-from nas.evaluate import evaluate_child_plain, evaluate_children
+from nas.evaluate import evaluate_child_plain, evaluate_children, evaluate_scores
+from nas.ops import reference_kernels
 from nas.supernet import build_supernet
 from nas.train import make_optimizer, resolve_device, train_step
 
@@ -32,6 +47,19 @@ def _timed(fn, device: torch.device) -> float:
     return time.perf_counter() - t0
 
 
+def _best(fn, device: torch.device, repeats: int) -> float:
+    return min(_timed(fn, device) for _ in range(max(1, repeats)))
+
+
+def _bf16_step(cfg, model, opt, x, y, child) -> None:
+    """train_step under bf16 autocast (GPU option; changes the numbers: not the paper's)."""
+    opt.zero_grad(set_to_none=cfg.grad_clear == "none")
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+        loss = F.cross_entropy(model(x, child).float(), y)
+    loss.backward()
+    opt.step()
+
+
 def bench(
     device: str = "auto",
     batch_size: int = 256,
@@ -40,46 +68,132 @@ def bench(
     eval_images: int = 512,
     channels_last: bool = True,
     plain: bool = False,
+    eval_batch_size: int | None = None,
+    packed: int = 0,
+    repeats: int = 1,
+    plain_train_steps: int = 4,
+    plain_eval_images: int = 256,
+    tf32: bool = False,
+    bf16: bool = False,
 ) -> dict[str, Any]:
-    """Best-effort steady-state figures (one warm-up round is not timed)."""
+    """Best-effort steady-state figures as a dict (see the module docstring)."""
     dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True  # what nas.train.setup_torch sets
+    eval_batch_size = eval_batch_size or batch_size
     cfg = RunConfig(dataset="cifar10", device=str(dev), channels_last=channels_last)
-    model = build_supernet(cfg, n_classes=10).to(dev)
-    mf = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=mf)
-    opt = make_optimizer(cfg, model)
     children = cfg.run_children()
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(dev, memory_format=mf)
+    x_cpu = torch.randn(batch_size, 3, image_size, image_size, generator=gen)
     y = torch.randint(0, 10, (batch_size,), generator=gen).to(dev)
     val = Split(
         torch.randn(eval_images, 3, image_size, image_size, generator=gen).to(dev),
         torch.randint(0, 10, (eval_images,), generator=gen).to(dev),
     )
-
-    def train(n: int) -> None:
-        for i in range(n):
-            train_step(cfg, model, opt, x, y, children[(i * 7) % len(children)])
-
-    train(2)
-    t_train = _timed(lambda: train(train_steps), dev)
-    evaluate_children(model, children[:2], val, batch_size, channels_last)
-    t_eval = _timed(lambda: evaluate_children(model, children, val, batch_size, channels_last), dev)
-    out = {
+    out: dict[str, Any] = {
         "device": str(dev),
         "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "load_avg_start": [round(v, 2) for v in os.getloadavg()],
         "batch_size": batch_size,
         "image_size": image_size,
+        "eval_batch_size": eval_batch_size,
+        "eval_images": eval_images,
+        "train_steps": train_steps,
+        "repeats": repeats,
         "channels_last": channels_last,
-        "train_images_per_s": round(train_steps * batch_size / t_train, 1),
-        "eval_child_images_per_s": round(len(children) * eval_images / t_eval, 1),
+        "tf32": tf32 if dev.type == "cuda" else None,
+        "bf16": bf16,
     }
+    step_fn = _bf16_step if bf16 else train_step
+
+    # warm-up children: together they hold every op on every edge (one-time kernel set-up)
+    uniform = [c for c in children if len(set(c)) == 1]
+
+    def trainer(model, opt, x, fn=step_fn):
+        def run(n: int, offset: int = 0) -> None:
+            for i in range(n):
+                fn(cfg, model, opt, x, y, children[((i + offset) * 7) % len(children)])
+
+        def warm_up() -> None:
+            for child in uniform:
+                fn(cfg, model, opt, x, y, child)
+
+        run.warm_up = warm_up
+        return run
+
+    if plain:  # first: nothing of the fast path has run in this process yet
+        with reference_kernels():
+            model = build_supernet(cfg, n_classes=10).to(dev)
+            opt = make_optimizer(cfg, model)
+            run = trainer(model, opt, x_cpu.to(dev), train_step)
+            run.warm_up()
+            t = _best(lambda: run(plain_train_steps), dev, repeats)
+            out["plain_train_images_per_s"] = round(plain_train_steps * batch_size / t, 1)
+            pval = Split(
+                val.images[:plain_eval_images].contiguous(), val.labels[:plain_eval_images]
+            )
+            for child in uniform:
+                evaluate_child_plain(model, child, Split(pval.images[:8], pval.labels[:8]))
+            t = _best(
+                lambda: [evaluate_child_plain(model, c, pval, eval_batch_size) for c in children],
+                dev,
+                repeats,
+            )
+            out["plain_eval_child_images_per_s"] = round(len(children) * len(pval) / t, 1)
+            del model, opt
+
+    mf = torch.channels_last if channels_last else torch.contiguous_format
+    x = x_cpu.to(dev, memory_format=mf)
+    model = build_supernet(cfg, n_classes=10).to(dev).to(memory_format=mf)
+    opt = make_optimizer(cfg, model)
+    run = trainer(model, opt, x)
+    run.warm_up()
+    t = _best(lambda: run(train_steps, 2), dev, repeats)
+    out["train_images_per_s"] = round(train_steps * batch_size / t, 1)
+    evaluate_children(model, uniform, val, eval_batch_size, channels_last)
+    t = _best(
+        lambda: evaluate_children(model, children, val, eval_batch_size, channels_last),
+        dev,
+        repeats,
+    )
+    out["eval_child_images_per_s"] = round(len(children) * eval_images / t, 1)
     if plain:
-        model = model.to(memory_format=torch.contiguous_format)
-        val_nchw = Split(val.images.contiguous(), val.labels)
-        t_plain = _timed(
-            lambda: [evaluate_child_plain(model, c, val_nchw, batch_size) for c in children], dev
+        out["speedup_train_vs_plain"] = round(
+            out["train_images_per_s"] / out["plain_train_images_per_s"], 2
         )
-        out["plain_eval_child_images_per_s"] = round(len(children) * eval_images / t_plain, 1)
+        out["speedup_eval_vs_plain"] = round(
+            out["eval_child_images_per_s"] / out["plain_eval_child_images_per_s"], 2
+        )
+    del model, opt
+
+    if packed:
+        from nas.packed import build_packed, packed_train_step
+
+        model = build_packed(cfg, list(range(packed)), 10, dev)
+        opt = make_optimizer(cfg, model)
+
+        run = trainer(model, opt, x, packed_train_step)
+        run.warm_up()
+        t = _best(lambda: run(train_steps, 2), dev, repeats)
+        out["packed_models"] = packed
+        out["packed_train_model_images_per_s"] = round(packed * train_steps * batch_size / t, 1)
+        out["packed_train_vs_sequential"] = round(
+            out["packed_train_model_images_per_s"] / out["train_images_per_s"], 2
+        )
+        n_val = max(1, eval_images // packed)
+        pval = Split(val.images[:n_val], val.labels[:n_val])
+        t = _best(
+            lambda: evaluate_scores(model, children, pval, eval_batch_size, channels_last, packed),
+            dev,
+            repeats,
+        )
+        out["packed_eval_child_model_images_per_s"] = round(
+            packed * len(children) * len(pval) / t, 1
+        )
+    out["load_avg_end"] = [round(v, 2) for v in os.getloadavg()]
     return out

@@ -78,8 +78,27 @@ def _bench(args: argparse.Namespace) -> int:
         args.eval_images,
         not args.nchw,
         args.plain,
+        eval_batch_size=args.eval_batch_size,
+        packed=args.packed,
+        repeats=args.repeats,
+        plain_train_steps=args.plain_train_steps,
+        plain_eval_images=args.plain_eval_images,
+        tf32=args.tf32,
+        bf16=args.bf16,
     )
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def _train_packed(args: argparse.Namespace) -> int:
+    from nas.packed import parse_seed_list, run_packed_training
+
+    cfg = load_config(args.config, args.set)
+    seeds = parse_seed_list(args.init_seeds)
+    if "{seed}" not in args.out_template:
+        raise ConfigError("--out-template must contain {seed}, e.g. runs/gt/seed{seed}")
+    outs = [args.out_template.format(seed=s) for s in seeds]
+    run_packed_training(cfg, seeds, outs, checkpoint=args.checkpoint)
     return 0
 
 
@@ -178,8 +197,35 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--train-steps", type=int, default=20)
     b.add_argument("--eval-images", type=int, default=512)
     b.add_argument("--nchw", action="store_true", help="disable channels-last")
-    b.add_argument("--plain", action="store_true", help="also time per-child evaluation")
+    b.add_argument(
+        "--plain",
+        action="store_true",
+        help="also time the straightforward path (NCHW, reference kernels, per-child eval)",
+    )
+    b.add_argument("--eval-batch-size", type=int, help="default: --batch-size")
+    b.add_argument("--packed", type=int, default=0, metavar="K", help="also time K packed models")
+    b.add_argument("--repeats", type=int, default=1, help="best of this many timed rounds")
+    b.add_argument("--plain-train-steps", type=int, default=4)
+    b.add_argument("--plain-eval-images", type=int, default=256)
+    b.add_argument("--tf32", action="store_true", help="GPU: allow TF32 (default: strict fp32)")
+    b.add_argument("--bf16", action="store_true", help="train under bf16 autocast (GPU option)")
     b.set_defaults(fn=_bench)
+
+    tp = sub.add_parser(
+        "train-packed",
+        help="train one instance per init seed, packed into one model (same records)",
+        description="Train the instances of --config that differ only by init_seed (e.g. the "
+        "10 seeds of one ground-truth child) at once, stacked along channels; each seed's "
+        "folder gets the records.csv and run.json `nas train` would write.",
+    )
+    tp.add_argument("--config", help="run config YAML (its init_seed is ignored)")
+    tp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    tp.add_argument("--init-seeds", required=True, help="e.g. 0-9 or 0,3,5")
+    tp.add_argument(
+        "--out-template", required=True, help="run folder per seed, with {seed}: runs/s{seed}"
+    )
+    tp.add_argument("--checkpoint", help="resume state path (default: first folder's)")
+    tp.set_defaults(fn=_train_packed)
 
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
     pl.add_argument("configfile", nargs="+", help="study config(s), later ones override")

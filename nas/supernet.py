@@ -12,10 +12,127 @@ classifier per child, as in paper Section 4.3.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from nas.ops import make_op, relu_conv_bn
+from nas.ops import apply_op, make_op, reference_mode, relu_conv_bn, tune_cpu_malloc
 from nas.searchspace import SearchSpace
+
+
+def _format(x: torch.Tensor) -> torch.memory_format:
+    cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if cl else torch.contiguous_format
+
+
+def _cat_into(xs, groups: int, fn=None) -> torch.Tensor:
+    """Concatenate along channels into a new tensor in xs[0]'s memory format; with `groups`
+    g, each input is g equal channel blocks and the output keeps them grouped: block k of the
+    output is the concatenation of the inputs' blocks k (packed models, nas.packed). `fn`,
+    if given, is an elementwise function with an `out=` form applied on the way."""
+    n, _, h, w = xs[0].shape
+    sizes = [x.shape[1] // groups for x in xs]
+    out = torch.empty(
+        (n, groups * sum(sizes), h, w),
+        dtype=xs[0].dtype,
+        device=xs[0].device,
+        memory_format=_format(xs[0]),
+    )
+    view = out.unflatten(1, (groups, sum(sizes)))
+    start = 0
+    for x, c in zip(xs, sizes, strict=True):
+        dst, src = view[:, :, start : start + c], x.unflatten(1, (groups, c))
+        if fn is None:
+            dst.copy_(src)
+        else:
+            fn(src, out=dst)
+        start += c
+    return out
+
+
+class _CatChannels(torch.autograd.Function):
+    """Channel concatenation (`_cat_into`) whose backward hands each input its gradient in
+    the input's own memory format (a plain cat's backward gives channel slices, neither NCHW-
+    nor channels-last-contiguous, which send the batch norms feeding the cat to a ~8x slower
+    CPU kernel)."""
+
+    @staticmethod
+    def forward(ctx, groups: int, *xs):
+        ctx.groups = groups
+        ctx.sizes = [x.shape[1] // groups for x in xs]
+        ctx.formats = [_format(x) for x in xs]
+        return _cat_into(xs, groups)
+
+    @staticmethod
+    def backward(ctx, g):
+        parts = torch.split(g.unflatten(1, (ctx.groups, sum(ctx.sizes))), ctx.sizes, dim=2)
+        grads = tuple(
+            p.flatten(1, 2).contiguous(memory_format=f)
+            for p, f in zip(parts, ctx.formats, strict=True)
+        )
+        return (None, *grads)
+
+
+def cat_channels(xs: list[torch.Tensor], groups: int = 1) -> torch.Tensor:
+    """torch.cat(xs, 1) (the same values) with a memory-format-keeping backward; `groups`:
+    see `_cat_into`."""
+    if groups == 1 and (reference_mode() or xs[0].dim() != 4):
+        return torch.cat(xs, dim=1)
+    if torch.is_grad_enabled() and any(x.requires_grad for x in xs):
+        return _CatChannels.apply(groups, *xs)
+    return _cat_into(xs, groups)
+
+
+class _GlobalAvgPoolFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return F.adaptive_avg_pool2d(x, 1)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, c, h, w = ctx.shape
+        # the values of adaptive_avg_pool2d's own backward (g / (h*w) everywhere), left as a
+        # broadcast view: the consumer (the cell's concatenation) writes its parts directly
+        # in the input's memory format instead of transposing a materialised NCHW gradient
+        return (g / (h * w)).expand(n, c, h, w)
+
+
+class GlobalAvgPool(nn.AdaptiveAvgPool2d):
+    """AdaptiveAvgPool2d(1) (same forward) with a layout-friendly backward."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if reference_mode() or not (torch.is_grad_enabled() and x.requires_grad):
+            return super().forward(x)
+        return _GlobalAvgPoolFn.apply(x)
+
+
+class Eager:
+    """How `Cell.run` computes: directly. The leading ReLU of the ops is applied once per
+    node state (several edges read the same state), which changes no value."""
+
+    def __init__(self) -> None:
+        self._relu: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def module(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return m(x)
+
+    def op(self, op: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        def xr() -> torch.Tensor:
+            hit = self._relu.get(id(x))
+            if hit is None:
+                hit = self._relu[id(x)] = (x, F.relu(x))  # x kept alive: its id stays unique
+            return hit[1]
+
+        return apply_op(op, x, xr)
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+    def cat(self, xs: list[torch.Tensor], groups: int = 1) -> torch.Tensor:
+        return cat_channels(xs, groups)
 
 
 class Cell(nn.Module):
@@ -32,6 +149,7 @@ class Cell(nn.Module):
         super().__init__()
         self.edges_ij = space.edges
         self.n_nodes = space.n_nodes
+        self.pack = 1  # models packed along channels (nas.packed); not state
         self.preprocess = relu_conv_bn(c_in, channels, bn_momentum)
         self.edges = nn.ModuleList(
             nn.ModuleDict({op: make_op(op, channels, bn_momentum) for op in ops})
@@ -39,15 +157,20 @@ class Cell(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, child_ops: list[str]) -> torch.Tensor:
-        states = [self.preprocess(x)]
+        return self.run(x, child_ops, Eager())
+
+    def run(self, x, child_ops: list[str], ev):
+        """The cell's computation through evaluator `ev` (`Eager`, or nas.evaluate's
+        memoising one, whose values are handles): one definition for both."""
+        states = [ev.module(self.preprocess, x)]
         for j in range(1, self.n_nodes + 1):
             node = None
             for e, (i, target) in enumerate(self.edges_ij):
                 if target == j:
-                    out = self.edges[e][child_ops[e]](states[i])
-                    node = out if node is None else node + out
+                    out = ev.op(self.edges[e][child_ops[e]], states[i])
+                    node = out if node is None else ev.add(node, out)
             states.append(node)
-        return torch.cat(states[1:], dim=1)
+        return ev.cat(states[1:], self.pack)
 
 
 class SuperNet(nn.Module):
@@ -92,7 +215,7 @@ class SuperNet(nn.Module):
                     Cell(space, c_ins[i], cell_channels, bn_momentum, own)
                     for i in range(shared_cells, n_cells)
                 )
-        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.gap = GlobalAvgPool()
         if classifier_shared:
             self.classifier: nn.Module = nn.Linear(cell_out, n_classes)
         else:
@@ -123,6 +246,7 @@ class SuperNet(nn.Module):
 
 def build_supernet(cfg, n_classes: int, in_channels: int = 3) -> SuperNet:
     """The super-net a RunConfig asks for, initialised from cfg.init_seed."""
+    tune_cpu_malloc()
     torch.manual_seed(cfg.init_seed)
     shared = cfg.shared_cells()
     return SuperNet(

@@ -1,0 +1,359 @@
+"""Packed training: several models of one architecture trained at once, in one process.
+
+The instances of a family that differ only by their init seed (the 10 seeds of one ground-
+truth child; the "different seeds" instances of Table 1) see the same mini-batches and train
+the same child at every step. Packing stacks the K models along channels: every convolution
+becomes a grouped one (K times the groups; the stem's first conv reads the shared image and
+stays ungrouped), every batch norm holds K x C channels (per-channel statistics are per-model
+statistics, running ones included), the classifier is a batched matmul, and cell outputs are
+concatenated block by block. Each model's weights are initialised by nas.supernet's
+build_supernet with its own seed, exactly as nas.train.run_training does, then stacked.
+
+The loss is the sum of the K models' mean cross-entropies, so each model's gradient is its
+own; SGD (momentum, weight decay, grad_clear="zero" semantics) is elementwise, so one
+optimizer over the stacked parameters is K optimizers. What differs from separate runs is
+only floating-point rounding (grouped vs single kernels, summation order), which training
+amplifies over time: tests/test_packed.py states the tolerance.
+
+`run_packed_training` writes, per seed, the records.csv / run.json that
+`run_training(replace(cfg, init_seed=seed), out_dir)` writes (run.json also names the pack),
+plus that run's snapshots; one resumable checkpoint covers the pack. The point is the GPU,
+where one small model leaves most of the device idle; on a 2-core CPU packing saves little
+(see benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas.config import RunConfig
+from nas.evaluate import evaluate_scores
+from nas.records import Record, atomic_write_bytes, write_json, write_records
+from nas.schedule import ChildSchedule
+from nas.supernet import Cell, SuperNet, build_supernet
+from nas.train import (
+    BatchSource,
+    Interrupted,
+    StopFlag,
+    _as_epoch_records,
+    grad_names,
+    load_run_data,
+    lr_at,
+    make_optimizer,
+    restore_grads,
+    run_info,
+    save_state,
+    setup_torch,
+)
+
+_STEM_INPUT_CONV = "stem.0"  # reads the image, which all packed models share
+
+
+class PackedLinear(nn.Module):
+    """K linear layers applied to K channel blocks: N x (K*in) -> N x K x out."""
+
+    def __init__(self, linears: list[nn.Linear]) -> None:
+        super().__init__()
+        self.n_models = len(linears)
+        self.in_features = linears[0].in_features
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in linears]))
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in linears]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # one F.linear per model (not one batched matmul): the same kernel as a separate
+        # model's, so the same bits
+        xs = x.unflatten(1, (self.n_models, self.in_features))
+        return torch.stack(
+            [F.linear(xs[:, k], self.weight[k], self.bias[k]) for k in range(self.n_models)], 1
+        )
+
+
+def _pack_conv(convs: list[nn.Conv2d], shared_input: bool) -> nn.Conv2d:
+    c, k = convs[0], len(convs)
+    new = type(c)(
+        c.in_channels if shared_input else c.in_channels * k,
+        c.out_channels * k,
+        c.kernel_size,
+        c.stride,
+        c.padding,
+        c.dilation,
+        c.groups if shared_input else c.groups * k,
+        bias=c.bias is not None,
+    )
+    with torch.no_grad():
+        new.weight.copy_(torch.cat([m.weight for m in convs]))
+        if c.bias is not None:
+            new.bias.copy_(torch.cat([m.bias for m in convs]))
+    return new
+
+
+def _pack_bn(bns: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
+    b = bns[0]
+    new = nn.BatchNorm2d(
+        b.num_features * len(bns), b.eps, b.momentum, b.affine, b.track_running_stats
+    )
+    with torch.no_grad():
+        if b.affine:
+            new.weight.copy_(torch.cat([m.weight for m in bns]))
+            new.bias.copy_(torch.cat([m.bias for m in bns]))
+        if b.track_running_stats:
+            new.running_mean.copy_(torch.cat([m.running_mean for m in bns]))
+            new.running_var.copy_(torch.cat([m.running_var for m in bns]))
+            new.num_batches_tracked.copy_(b.num_batches_tracked)
+    return new
+
+
+def pack_models(models: list[SuperNet]) -> SuperNet:
+    """One SuperNet computing all `models` (same architecture) side by side; its forward
+    returns N x K x classes logits. state_dict keys are the models' own (see `unpack_state`)."""
+    packed = copy.deepcopy(models[0])
+    k = len(models)
+    for name, mod in list(packed.named_modules()):
+        if isinstance(mod, nn.Conv2d):
+            new = _pack_conv([m.get_submodule(name) for m in models], name == _STEM_INPUT_CONV)
+        elif isinstance(mod, nn.BatchNorm2d):
+            new = _pack_bn([m.get_submodule(name) for m in models])
+        elif isinstance(mod, nn.Linear):
+            new = PackedLinear([m.get_submodule(name) for m in models])
+        else:
+            if isinstance(mod, Cell):
+                mod.pack = k
+            continue
+        parent, _, attr = name.rpartition(".")
+        setattr(packed.get_submodule(parent) if parent else packed, attr, new)
+    packed.n_models = k
+    return packed
+
+
+def _stacked_keys(packed: SuperNet) -> set[str]:
+    """Names of the tensors stacked on a new leading dim (PackedLinear), not concatenated."""
+    return {
+        f"{name}.{p}"
+        for name, mod in packed.named_modules()
+        if isinstance(mod, PackedLinear)
+        for p in ("weight", "bias")
+    }
+
+
+def _unstack(t: torch.Tensor, k: int, n_models: int, stacked: bool) -> torch.Tensor:
+    """Model k's part of a packed tensor: packed tensors concatenate (or, `stacked`, stack)
+    the models' tensors along dim 0; 0-dim tensors (BN's counter) are shared."""
+    if t.dim() == 0:
+        return t.clone()
+    if stacked:
+        return t[k].clone()
+    return t.chunk(n_models, dim=0)[k].clone()
+
+
+def unpack_state(packed: SuperNet, k: int) -> dict[str, torch.Tensor]:
+    """Model k's state_dict (the keys of a separately built SuperNet)."""
+    n, stacked = packed.n_models, _stacked_keys(packed)
+    return {key: _unstack(t, k, n, key in stacked) for key, t in packed.state_dict().items()}
+
+
+def unpack_optimizer_state(packed: SuperNet, opt_state: dict, k: int) -> dict:
+    """Model k's part of the packed SGD's state_dict (parameters in the same order)."""
+    n, stacked = packed.n_models, _stacked_keys(packed)
+    is_stacked = [name in stacked for name, _ in packed.named_parameters()]
+    state = {
+        i: {
+            name: _unstack(v, k, n, is_stacked[i]) if isinstance(v, torch.Tensor) else v
+            for name, v in s.items()
+        }
+        for i, s in opt_state["state"].items()
+    }
+    return {"state": state, "param_groups": copy.deepcopy(opt_state["param_groups"])}
+
+
+def packed_train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) -> torch.Tensor:
+    """nas.train.train_step for a packed model: the loss is the sum of the models' mean
+    cross-entropies, so each model gets the gradient it would get alone."""
+    opt.zero_grad(set_to_none=cfg.grad_clear == "none")
+    logits = model(x, child)  # N x K x classes
+    loss = sum(F.cross_entropy(logits[:, k], y) for k in range(logits.shape[1]))
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def build_packed(cfg: RunConfig, init_seeds: list[int], n_classes: int, device) -> SuperNet:
+    """The packed SuperNet of `cfg` for these init seeds, on `device`, in cfg's layout."""
+    models = [build_supernet(dataclasses.replace(cfg, init_seed=s), n_classes) for s in init_seeds]
+    model = pack_models(models).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[list[Record]]:
+    acc, loss = evaluate_scores(
+        model, children, data.val, cfg.eval_batch_size, cfg.channels_last, model.n_models
+    )
+    return [
+        [
+            Record(kind, epoch, step, trained, c, acc[i][k], loss[i][k])
+            for i, c in enumerate(children)
+        ]
+        for k in range(model.n_models)
+    ]
+
+
+def _save_snapshots(cfg, seeds, out_dirs, model, opt, step, done, n_classes) -> None:
+    """Per model, the snapshot file run_training writes (loadable by nas.finetune)."""
+    names = grad_names(model)
+    opt_state = opt.state_dict()
+    for k, (seed, out) in enumerate(zip(seeds, out_dirs, strict=True)):
+        cfg_k = dataclasses.replace(cfg, init_seed=seed)
+        single = build_supernet(cfg_k, n_classes)
+        single.load_state_dict(unpack_state(model, k))
+        single_opt = make_optimizer(cfg_k, single)
+        single_opt.load_state_dict(unpack_optimizer_state(model, opt_state, k))
+        restore_grads(single, names)
+        path = Path(out) / "snapshots" / f"epoch_{done}.pt"
+        save_state(path, cfg_k, single, single_opt, step, {"epoch": done})
+
+
+def _save_packed(path: Path, cfg, seeds, model, opt, step, records, timing) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(
+        {
+            "config": cfg.to_dict(),
+            "init_seeds": list(seeds),
+            "step": step,
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "grad_names": grad_names(model),
+            "records": records,
+            "timing": timing,
+        },
+        buf,
+    )
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def run_packed_training(
+    cfg: RunConfig,
+    init_seeds: list[int],
+    out_dirs: list[str | Path],
+    checkpoint: str | Path | None = None,
+    log=print,
+) -> list[Path]:
+    """Train one instance per init seed (cfg otherwise as given) packed into one model;
+    write each seed's records.csv and run.json into its out_dir, as run_training would.
+    Seeds whose out_dir already holds records.csv are skipped. Resumes from `checkpoint`
+    (default first pending out_dir / resume_packed.pt); SIGTERM/SIGURG save it and exit."""
+    if len(init_seeds) != len(out_dirs) or not init_seeds:
+        raise ValueError("give one out_dir per init seed (and at least one seed)")
+    if len(set(init_seeds)) != len(init_seeds):
+        raise ValueError(f"init seeds repeat: {init_seeds}")
+    out_dirs = [Path(d) for d in out_dirs]
+    todo = [
+        (s, d)
+        for s, d in zip(init_seeds, out_dirs, strict=True)
+        if not (d / "records.csv").exists()
+    ]
+    if not todo:
+        return [d / "records.csv" for d in out_dirs]
+    seeds, dirs = [s for s, _ in todo], [d for _, d in todo]
+    ckpt = Path(checkpoint) if checkpoint else dirs[0] / "resume_packed.pt"
+    device = setup_torch(cfg)
+    data = load_run_data(cfg, device)
+    model = build_packed(cfg, seeds, data.n_classes, device)
+    opt = make_optimizer(cfg, model)
+    children = cfg.run_children()
+    schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
+    batches = BatchSource(cfg, data)
+    spe, total = batches.spe, cfg.epochs * batches.spe
+    dense_from = total - cfg.dense_last
+    eval_epochs = cfg.eval_epoch_set()
+    n = len(seeds)
+
+    step = 0
+    records: list[list[Record]] = [[] for _ in seeds]
+    timing: dict[str, Any] = {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if state["config"] != cfg.to_dict() or state["init_seeds"] != seeds:
+            raise ValueError(
+                f"{ckpt} was written by a different config or seed list; delete it to start "
+                "this packed run afresh"
+            )
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        restore_grads(model, state["grad_names"])
+        step, records, timing = state["step"], state["records"], state["timing"]
+        timing["attempts"] += 1
+        log(f"resumed from {ckpt} at step {step}/{total}")
+
+    def checkpoint_now() -> None:
+        _save_packed(ckpt, cfg, seeds, model, opt, step, records, timing)
+
+    model.train()
+    with StopFlag() as stop:
+        while step < total:
+            t0 = time.perf_counter()
+            epoch = step // spe
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, epoch)
+            x, y = batches.batch(step)
+            child = schedule.child_at(step)
+            packed_train_step(cfg, model, opt, x, y, child)
+            step += 1
+            t1 = time.perf_counter()
+            timing["train_s"] += t1 - t0
+            evaluated = None
+            if step > dense_from:
+                evaluated = _eval_records(
+                    cfg, model, children, data, "dense", epoch + 1, step, child
+                )
+                for k in range(n):
+                    records[k] += evaluated[k]
+            if step % spe == 0:
+                done = step // spe
+                if done in eval_epochs:
+                    new = (
+                        [_as_epoch_records(ev, done) for ev in evaluated]
+                        if evaluated
+                        else _eval_records(cfg, model, children, data, "epoch", done, step, child)
+                    )
+                    for k in range(n):
+                        records[k] += new[k]
+                if done in cfg.snapshot_epochs:
+                    _save_snapshots(cfg, seeds, dirs, model, opt, step, done, data.n_classes)
+                timing["eval_s"] += time.perf_counter() - t1
+                checkpoint_now()
+                log(f"epoch {done}/{cfg.epochs} done (step {step}), {n} packed models")
+            else:
+                timing["eval_s"] += time.perf_counter() - t1
+            if stop.signum is not None:
+                checkpoint_now()
+                log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
+                raise Interrupted(128 + stop.signum)
+
+    for k, (seed, out) in enumerate(zip(seeds, dirs, strict=True)):
+        cfg_k = dataclasses.replace(cfg, init_seed=seed)
+        info = run_info(cfg_k, device, children, total, timing)
+        info["packed"] = {"init_seeds": seeds, "index": k}
+        write_records(out / "records.csv", records[k])
+        write_json(out / "run.json", info)
+    ckpt.unlink(missing_ok=True)
+    return [d / "records.csv" for d in out_dirs]
+
+
+def parse_seed_list(text: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7]."""
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
