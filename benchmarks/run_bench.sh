@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Throughput of training, evaluation of all 64 children and packed training (nas bench),
+# at the paper's settings (batch 256, 3x32x32, float32), next to the straightforward path
+# (--plain: NCHW, reference kernels, stem per child) as a stand-in for the original code.
+#
+#   benchmarks/run_bench.sh [OUT_DIR] [extra nas bench args...]
+#
+# Runs `nas bench` RUNS times (default 3) in fresh processes, keeps each JSON, and prints
+# the best figure of each key (the machine is shared: best-of filters out interference).
+# Load averages at start/end of each run are in the JSONs; quote them with the numbers.
+# On a GPU machine: benchmarks/run_bench.sh out/gpu --device cuda --eval-batch-size 2000 --packed 10
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-benchmarks/out}
+shift || true
+runs=${RUNS:-3}
+mkdir -p "$out"
+uptime | tee "$out/uptime_start.txt"
+for i in $(seq 1 "$runs"); do
+    python -m nas bench --plain --packed "${PACKED:-4}" "$@" > "$out/run$i.json"
+    echo "run $i done: $(uptime)"
+done
+python - "$out" "$runs" <<'PY'
+import json, sys
+from pathlib import Path
+
+out, runs = Path(sys.argv[1]), int(sys.argv[2])
+docs = [json.loads((out / f"run{i}.json").read_text()) for i in range(1, runs + 1)]
+best = {}
+for key in docs[0]:
+    vals = [d.get(key) for d in docs]
+    if key.endswith("_per_s") or key.startswith(("speedup", "packed_train_vs")):
+        best[key] = max(vals)
+    else:
+        best[key] = vals if len({json.dumps(v) for v in vals}) > 1 else vals[0]
+(out / "best.json").write_text(json.dumps(best, indent=2) + "\n")
+print(json.dumps(best, indent=2))
+PY
