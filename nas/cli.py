@@ -91,14 +91,26 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _train_packed(args: argparse.Namespace) -> int:
-    from nas.packed import parse_seed_list, run_packed_training
+    from nas.packed import (
+        parse_seed_list,
+        run_packed_groups,
+        run_packed_training,
+        write_manifest,
+    )
 
     cfg = load_config(args.config, args.set)
     seeds = parse_seed_list(args.init_seeds)
     if "{seed}" not in args.out_template:
         raise ConfigError("--out-template must contain {seed}, e.g. runs/gt/seed{seed}")
-    outs = [args.out_template.format(seed=s) for s in seeds]
-    run_packed_training(cfg, seeds, outs, checkpoint=args.checkpoint)
+    outs = [Path(args.out_template.format(seed=s)) for s in seeds]
+    if args.groups:
+        if args.checkpoint:
+            raise ConfigError("--checkpoint: with --groups each group keeps its own")
+        files = run_packed_groups(cfg, seeds, parse_index_list(args.groups, cfg.m), outs)
+    else:
+        files = run_packed_training(cfg, seeds, outs, checkpoint=args.checkpoint)
+    if args.manifest:
+        write_manifest(args.manifest, seeds, files)
     return 0
 
 
@@ -224,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument(
         "--out-template", required=True, help="run folder per seed, with {seed}: runs/s{seed}"
     )
+    tp.add_argument("--groups", help="train these groups of the partition, e.g. 0-7")
     tp.add_argument("--checkpoint", help="resume state path (default: first folder's)")
+    tp.add_argument("--manifest", help="write init_seed,records CSV here when done")
     tp.set_defaults(fn=_train_packed)
 
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")

@@ -44,6 +44,7 @@ from nas.train import (
     Interrupted,
     StopFlag,
     _as_epoch_records,
+    concat_records,
     grad_names,
     load_run_data,
     lr_at,
@@ -348,6 +349,29 @@ def run_packed_training(
         write_json(out / "run.json", info)
     ckpt.unlink(missing_ok=True)
     return [d / "records.csv" for d in out_dirs]
+
+
+def run_packed_groups(
+    cfg: RunConfig, init_seeds: list[int], groups: list[int], out_dirs: list[Path], log=print
+) -> list[Path]:
+    """`nas.train.run_groups` for several init seeds at once: each group is trained as one
+    packed model of all seeds (its folder g<NNN> inside each seed's out_dir); finished
+    groups are skipped on a rerun; each seed's records.csv concatenates its groups."""
+    out_dirs = [Path(d) for d in out_dirs]
+    with StopFlag() as stop:
+        for g in groups:
+            if stop.signum is not None:
+                raise Interrupted(128 + stop.signum)
+            gcfg = dataclasses.replace(cfg, group=g)
+            log(f"group {g} of {cfg.m}: children {gcfg.run_children()}, seeds {init_seeds}")
+            run_packed_training(gcfg, init_seeds, [d / f"g{g:03d}" for d in out_dirs], log=log)
+    return [concat_records([d / f"g{g:03d}" / "records.csv" for g in groups], d) for d in out_dirs]
+
+
+def write_manifest(path: str | Path, init_seeds: list[int], records: list[Path]) -> None:
+    """A packed job's output: which records file holds which seed's run (tidy CSV)."""
+    rows = "".join(f"{s},{r}\n" for s, r in zip(init_seeds, records, strict=True))
+    atomic_write_bytes(Path(path), ("init_seed,records\n" + rows).encode())
 
 
 def parse_seed_list(text: str) -> list[int]:

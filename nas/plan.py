@@ -3,6 +3,11 @@ and what they cost. The Snakefile turns these jobs into rules; `nas plan` prints
 
 Identical runs are one job: the m = 1 group instance is the share-all "different seeds"
 instance, and the m = 64 group instance is the ground truth (every child trained alone).
+
+Two packing options: `groups_per_job` trains several groups of a partition one after another
+in one job; `seeds_per_job` trains the init seeds of group and ground-truth instances together
+as one packed model (nas.packed). A seed of a packed job is a member run: its records live in
+`<job>/init<seed>/records.csv`, and the job's own output is `<job>/pack.csv`, listing them.
 """
 
 from __future__ import annotations
@@ -29,9 +34,19 @@ class Job:
     kind: str  # share | groups | alone | prefix
     overrides: dict[str, Any] = field(hash=False)
     groups: str = ""  # "a-b" for packed group jobs
+    seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
+
+    def members(self) -> dict[int, str]:
+        """Init seed -> member run path, for a seed-packed job."""
+        return {s: f"{self.path}/init{s}" for s in _range(self.seeds)} if self.seeds else {}
 
     def sets(self) -> list[str]:
         return [f"{k}={_yaml(v)}" for k, v in sorted(self.overrides.items())]
+
+    def trainings(self) -> int:
+        """Separate trainings this job does (groups times packed seeds)."""
+        groups = _count(self.groups) if self.groups else 1
+        return groups * (_count(self.seeds) if self.seeds else 1)
 
 
 def _yaml(v: Any) -> str:
@@ -54,6 +69,7 @@ class Study:
         self.exp = config["experiments"]
         self.epochs = int(self.base.get("epochs", 200))
         self.jobs: dict[str, Job] = {}
+        self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
         self.n_children = len(from_dict(dict(self.base)).space.children)
 
     # -- job factories -------------------------------------------------------------------
@@ -82,8 +98,8 @@ class Study:
             return [self.share("fixed", init, 0)]
         if m == self.n_children:
             return self.alone_instance(init)
-        return self._packed("groups", f"groups/e{self.epochs}/{grouping}{m}/init{init}", m,
-                            {"sharing": "groups", "m": m, "grouping": grouping, "init_seed": init,
+        return self._packed("groups", f"groups/e{self.epochs}/{grouping}{m}", m, init, self.n,
+                            {"sharing": "groups", "m": m, "grouping": grouping,
                              "partition_seed": int(self.exp["groups"].get("partition_seed", 0)),
                              **self.window_only()})
 
@@ -94,17 +110,34 @@ class Study:
 
     def alone_instance(self, init: int) -> list[str]:
         m = self.n_children
-        return self._packed("alone", f"alone/e{self.epochs}/init{init}", m,
-                            {"sharing": "groups", "m": m, "grouping": "similar",
-                             "init_seed": init})
+        seeds = max(self.gt_seeds(), self.n if self.enabled("groups") else 0)
+        return self._packed("alone", f"alone/e{self.epochs}", m, init, seeds,
+                            {"sharing": "groups", "m": m, "grouping": "similar"})
 
-    def _packed(self, kind: str, prefix: str, m: int, over: dict[str, Any]) -> list[str]:
+    def gt_seeds(self) -> int:
+        return int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
+
+    def _packed(self, kind: str, prefix: str, m: int, init: int, n_seeds: int,
+                over: dict[str, Any]) -> list[str]:
+        """Run paths of one instance (init seed `init`) of m groups, `groups_per_job` groups
+        per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds."""
         per_job = max(1, int(self.config.get("groups_per_job", 1)))
+        per_pack = max(1, int(self.config.get("seeds_per_job", 1)))
+        lo = init - init % per_pack
+        hi = max(init, min(lo + per_pack, n_seeds) - 1)
         paths = []
         for start in range(0, m, per_job):
-            stop = min(m, start + per_job) - 1
-            paths.append(self._add(Job(f"{prefix}/g{start}-{stop}", kind,
-                                       {"order": "fixed", **over}, f"{start}-{stop}")))
+            groups = f"{start}-{min(m, start + per_job) - 1}"
+            if per_pack == 1:
+                paths.append(self._add(Job(f"{prefix}/init{init}/g{groups}", kind,
+                                           {"order": "fixed", "init_seed": init, **over}, groups)))
+                continue
+            job = Job(f"{prefix}/seeds{lo}-{hi}/g{groups}", kind, {"order": "fixed", **over},
+                      groups, f"{lo}-{hi}")
+            self._add(job)
+            member = job.members()[init]
+            self.member_of[member] = job.path
+            paths.append(member)
         return paths
 
     def prefix(self, epochs: int, k: int, init: int) -> str:
@@ -123,8 +156,7 @@ class Study:
                 for i in range(self.n)]
 
     def ground_truth(self) -> list[list[str]]:
-        seeds = int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
-        return [self.alone_instance(s) for s in range(seeds)]
+        return [self.alone_instance(s) for s in range(self.gt_seeds())]
 
     def groups(self) -> dict[tuple[str, int], list[list[str]]]:
         g = self.exp["groups"]
@@ -194,6 +226,7 @@ class Study:
         batch = int(over.get("batch_size", 256))
         steps = epochs * math.ceil(n_train / batch)
         n_groups = _count(job.groups) if job.groups else 1
+        n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
         m = int(over.get("m", 1)) if over.get("sharing") == "groups" else 1
         children_per_run = self.n_children // m
         every = over.get("eval_epochs", "all")
@@ -209,10 +242,10 @@ class Study:
             if self.enabled(name):
                 out[name] = self.family(name)
         if self.config.get("ground_truth", "trained") == "trained":
-            out["ground_truth"] = [p for inst in self.ground_truth() for p in inst]
+            out["ground_truth"] = self.job_paths(self.ground_truth())
         if self.enabled("groups"):
             for (grouping, m), insts in self.groups().items():
-                out[f"groups_{grouping}_m{m}"] = [p for inst in insts for p in inst]
+                out[f"groups_{grouping}_m{m}"] = self.job_paths(insts)
         if self.enabled("prefix"):
             for (epochs, k), paths in self.prefix_instances().items():
                 out[f"prefix_e{epochs}_k{k}"] = paths
@@ -223,6 +256,11 @@ class Study:
         if self.enabled("sgd_momentum"):
             out["sgd_momentum"] = list(self.sgd_runs().values())
         return out
+
+    def job_paths(self, instances: list[list[str]]) -> list[str]:
+        """The jobs that train these instances' runs (a packed job once)."""
+        paths = (self.member_of.get(p, p) for inst in instances for p in inst)
+        return list(dict.fromkeys(paths))
 
     def summary(self) -> list[dict[str, Any]]:
         """Per experiment: training jobs, trainings (a packed job holds several) and estimated
@@ -236,12 +274,16 @@ class Study:
             rows.append({
                 "experiment": name,
                 "jobs": len(jobs),
-                "trainings": sum(_count(j.groups) if j.groups else 1 for j in jobs),
+                "trainings": sum(j.trainings() for j in jobs),
                 "gpu_hours": round(sum(self.job_cost_hours(j, n_train, n_val) for j in jobs), 2),
             })
         return rows
 
 
-def _count(groups: str) -> int:
-    lo, _, hi = groups.partition("-")
-    return int(hi) - int(lo) + 1
+def _range(text: str) -> range:
+    lo, _, hi = text.partition("-")
+    return range(int(lo), int(hi or lo) + 1)
+
+
+def _count(text: str) -> int:
+    return len(_range(text))

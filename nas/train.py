@@ -292,11 +292,15 @@ def run_groups(cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print
     one allocation), one after another. Each group keeps its own folder, so a stopped job
     skips the groups it finished; records.csv concatenates them in group order."""
     out_dir = Path(out_dir)
-    parts = []
     with StopFlag() as stop:
         for g in groups:
             _train_group(cfg, g, out_dir / f"g{g:03d}", stop, log)
-            parts.append((out_dir / f"g{g:03d}" / "records.csv").read_text())
+    return concat_records([out_dir / f"g{g:03d}" / "records.csv" for g in groups], out_dir)
+
+
+def concat_records(files: list[Path], out_dir: Path) -> Path:
+    """out_dir/records.csv: the groups' records one after another (one header)."""
+    parts = [f.read_text() for f in files]
     header = parts[0].split("\n", 1)[0]
     body = "".join(p.split("\n", 1)[1] for p in parts)
     atomic_write_text(out_dir / "records.csv", header + "\n" + body)

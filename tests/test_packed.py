@@ -139,3 +139,24 @@ def test_ground_truth_pack_snapshots_and_cli_resume(tmp_path):
     assert main([*argv, str(tmp_path / "c{seed}")]) == 0
     for w, c in zip(whole, cut, strict=True):
         assert (c / "records.csv").read_bytes() == w.read_bytes()
+
+
+def test_packed_groups_cli_writes_each_seeds_group_records_and_a_manifest(tmp_path):
+    """`nas train-packed --groups` (the workflow's seed-packed jobs): each seed's records.csv
+    holds its groups in order, as `nas train --groups` writes them, up to the tolerance."""
+    cfg = tiny_config(sharing="groups", m=16, grouping="random", epochs=1, dense_last=2)
+    sets = [f"--set={k}={v}" for k, v in dataclasses.asdict(cfg).items() if k != "ops"]
+    manifest = tmp_path / "pack.csv"
+    argv = ["train-packed", *sets, "--init-seeds", "3-4", "--groups", "5-6"]
+    argv += ["--out-template", str(tmp_path / "init{seed}"), "--manifest", str(manifest)]
+    assert main(argv) == 0
+    assert manifest.read_text().splitlines() == [
+        "init_seed,records",
+        f"3,{tmp_path / 'init3' / 'records.csv'}",
+        f"4,{tmp_path / 'init4' / 'records.csv'}",
+    ]
+    single = tmp_path / "single"
+    assert main(["train", *sets, "--set=init_seed=4", "--groups", "5-6", "--out", str(single)]) == 0
+    _compare(tmp_path / "init4" / "records.csv", single / "records.csv")
+    packed = read_records(tmp_path / "init4" / "records.csv")
+    assert packed.child.nunique() == 2 * 4  # two groups of 4 children each

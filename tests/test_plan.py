@@ -19,17 +19,18 @@ def _rows(config):
 
 def test_full_config_counts_match_the_readme_formula():
     rows = _rows(FULL)
-    n, gpj = FULL["instances"], FULL["groups_per_job"]
+    n, gpj, spj = FULL["instances"], FULL["groups_per_job"], FULL["seeds_per_job"]
+    assert spj == n == 10  # the 10 seeds of a group job are one packed job
     assert rows["different_seeds"]["jobs"] == n
-    assert rows["ground_truth"]["trainings"] == 64 * 10 and rows["ground_truth"]["jobs"] == 10 * 8
+    assert rows["ground_truth"]["trainings"] == 64 * 10 and rows["ground_truth"]["jobs"] == 8
     for m in (2, 4, 8, 16, 32):
-        assert rows[f"groups_random_m{m}"]["jobs"] == n * -(-m // gpj)
+        assert rows[f"groups_random_m{m}"]["jobs"] == -(-m // gpj)
         assert rows[f"groups_similar_m{m}"]["trainings"] == n * m
     assert rows["prefix_e2000_k3"]["jobs"] == n
     # unique jobs: 3 families + GT + groups (m = 1 and 64 reuse runs) + prefix + long + bn + sgd
-    groups = 2 * n * sum(-(-m // gpj) for m in (2, 4, 8, 16, 32))
-    expected = 3 * n + 10 * 8 + groups + 5 * 2 * n + 1 + 2 * 3 + 1
-    assert rows["total (unique jobs)"]["jobs"] == expected == 398
+    groups = 2 * sum(-(-m // gpj) for m in (2, 4, 8, 16, 32))
+    expected = 3 * n + 8 + groups + 5 * 2 * n + 1 + 2 * 3 + 1
+    assert rows["total (unique jobs)"]["jobs"] == expected == 164
 
 
 def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
@@ -40,9 +41,9 @@ def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
 
 def test_packing_changes_the_job_count_not_the_trainings():
     one = copy.deepcopy(FULL)
-    one["groups_per_job"] = 1
+    one["groups_per_job"] = one["seeds_per_job"] = 1
     packed, single = _rows(FULL), _rows(one)
-    assert single["ground_truth"]["jobs"] == 640 and packed["ground_truth"]["jobs"] == 80
+    assert single["ground_truth"]["jobs"] == 640 and packed["ground_truth"]["jobs"] == 8
     assert single["ground_truth"]["trainings"] == packed["ground_truth"]["trainings"]
 
 
@@ -64,3 +65,20 @@ def test_invalid_study_configs_name_the_key(path, value, key):
     node[path[-1]] = value
     with pytest.raises(ConfigError, match=key):
         Study(config).validate()
+
+
+def test_seed_packing_puts_the_seeds_of_a_group_job_into_one_job():
+    packed = copy.deepcopy(FULL)
+    packed["seeds_per_job"] = 4
+    study = Study(packed)
+    rows = {r["experiment"]: r for r in study.summary()}
+    # seeds 0-3, 4-7, 8-9 per group chunk: 3 jobs where there were 10
+    assert rows["ground_truth"]["jobs"] == 3 * 8 and rows["ground_truth"]["trainings"] == 640
+    assert rows["groups_random_m16"]["jobs"] == 3 * 2
+    runs = study.group_instance("random", 16, 9)
+    assert runs == [f"groups/e200/random16/seeds8-9/g{g}/init9" for g in ("0-7", "8-15")]
+    job = study.jobs[study.member_of[runs[0]]]
+    assert job.seeds == "8-9" and job.groups == "0-7" and "init_seed" not in job.overrides
+    assert job.members() == {8: runs[0].replace("init9", "init8"), 9: runs[0]}
+    # the share-all runs are never seed-packed
+    assert study.group_instance("random", 1, 3) == study.family("different_seeds")[3:4]

@@ -360,9 +360,11 @@ def test_packing_groups_into_one_job_changes_no_record(tmp_path):
 
 
 @pytest.mark.slow
-def test_slurm_dry_run_shows_the_packed_job_count(tmp_path):
-    """groups_per_job=16: each ground-truth seed (64 children trained alone) is 4 SLURM jobs,
-    e.g. `--groups 16-31`; 3 seeds -> 12 training jobs, not 192."""
+@pytest.mark.parametrize("seeds, rule, jobs", [(10, "train_packed", "4"), (1, "train", "12")])
+def test_slurm_dry_run_shows_the_packed_job_count(tmp_path, seeds, rule, jobs):
+    """groups_per_job=16: the ground truth (64 children trained alone) is 4 SLURM jobs per seed
+    pack, e.g. `--groups 16-31`; the 3 seeds are packed into one model (seeds_per_job) -> 4
+    training jobs, not 192; with seeds_per_job=1, 12."""
     repo = copy_repo(tmp_path)
     out = subprocess.run(
         [
@@ -377,6 +379,7 @@ def test_slurm_dry_run_shows_the_packed_job_count(tmp_path):
             "config/quick.yaml",
             "--config",
             "groups_per_job=16",
+            f"seeds_per_job={seeds}",
         ],
         cwd=repo,
         capture_output=True,
@@ -387,8 +390,8 @@ def test_slurm_dry_run_shows_the_packed_job_count(tmp_path):
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M))
-    assert counts["train"] == "12", counts
-    groups = sorted(set(re.findall(r"--groups (\d+-\d+) --out results/runs/alone/", text)))
+    assert counts[rule] == jobs, counts
+    groups = sorted(set(re.findall(r"--groups (\d+-\d+) .*--out\S* '?results/runs/alone/", text)))
     assert groups == ["0-15", "16-31", "32-47", "48-63"]
     assert "gpu=1" in text and "slurm_partition=debug" in text  # the GPU rule's resources
 

@@ -50,7 +50,8 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     out = _smk(repo, "-n", "--profile", "profiles/slurm", "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = _job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 398  # README formula, tests/test_plan.py
+    # README formula, tests/test_plan.py: 138 single trainings + 26 seed-packed jobs
+    assert counts["train"] == 138 and counts["train_packed"] == 26
     assert counts["finetune"] == 2 and counts["table"] == 6 and counts["figure"] == 8
     assert counts["download_cifar10"] == 1
 
@@ -67,9 +68,10 @@ def test_naming_one_table_builds_only_what_it_needs(repo):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     counts = _job_counts(out.stdout + out.stderr)
-    # groups: 2 groupings x 5 m in 2..32 x 3 instances (one job each) + 3 seed instances (m = 1)
-    # + 3 ground-truth jobs (m = 64); nothing for prefix, finetune or the ablations
-    assert counts["train"] == 30 + 3 + 3
+    # groups: 2 groupings x 5 m in 2..32, the 3 instances seed-packed into one job each;
+    # 3 seed instances (m = 1, share-all: not packed); the 3 ground-truth seeds (m = 64), one
+    # packed job; nothing for prefix, finetune or the ablations
+    assert counts["train_packed"] == 10 + 1 and counts["train"] == 3
     assert counts["table"] == 1 and counts["ground_truth"] == 1
     assert "figure" not in counts and "finetune" not in counts
 

@@ -19,16 +19,31 @@ GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
 TRAINED_GT = config.get("ground_truth", "trained") == "trained"
 
 
+def _alternatives(paths):
+    return "|".join(re.escape(path) for path in sorted(paths)) or "(?!)"
+
+
 wildcard_constraints:
-    run="|".join(re.escape(path) for path in sorted(JOBS)),
+    run=_alternatives(p for p, job in JOBS.items() if not job.seeds),
+    pack=_alternatives(p for p, job in JOBS.items() if job.seeds),
     name="[A-Za-z0-9_]+",
 
 
 def records(paths):
-    """Records files of jobs (a list of job paths, or a list of instances of them)."""
+    """Records files of runs (a list of run paths, or a list of instances of them)."""
     if paths and isinstance(paths[0], list):
         return [p for inst in paths for p in records(inst)]
     return [f"{RUNS}/{p}/records.csv" for p in paths]
+
+
+def producers(files):
+    """The job outputs that write these records files: a seed-packed job's pack.csv for its
+    members' records (Snakemake tracks one output per packed job)."""
+    made_by = {
+        f"{RUNS}/{member}/records.csv": f"{RUNS}/{job}/pack.csv"
+        for member, job in STUDY.member_of.items()
+    }
+    return sorted({made_by.get(f, f) for f in files})
 
 
 def instances(paths_per_instance):
@@ -51,8 +66,16 @@ def job_args(path):
     return args + (f" --groups {job.groups}" if job.groups else "")
 
 
+def packed_args(wildcards):
+    """`nas train-packed` arguments: those of `nas train`, the seeds, the member folders."""
+    job = JOBS[wildcards.pack]
+    template = shlex.quote(f"{RUNS}/{job.path}/init{{seed}}")
+    return f"{job_args(job.path)} --init-seeds {job.seeds} --out-template {template}"
+
+
 def job_hours(wildcards):
-    return STUDY.job_cost_hours(JOBS[wildcards.run], *STUDY.sizes())
+    path = wildcards.get("run") or wildcards.pack
+    return STUDY.job_cost_hours(JOBS[path], *STUDY.sizes())
 
 
 def job_runtime(wildcards, attempt):
@@ -134,4 +157,4 @@ def product_inputs(wildcards):
         for inst in insts
         for f in inst
     ]
-    return sorted(set(files)) + [GROUND_TRUTH]
+    return producers(files) + [GROUND_TRUTH]

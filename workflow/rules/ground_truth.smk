@@ -4,7 +4,7 @@
 
 rule ground_truth:
     input:
-        records(gt_instances()),
+        producers(records(gt_instances())),
     output:
         GROUND_TRUTH,
     log:

@@ -22,6 +22,26 @@ rule train:
         "nas train {params.args} --out {params.out} > {log} 2>&1"
 
 
+# Seed packing (config seeds_per_job): the init seeds of a group or ground-truth job trained
+# as one packed model; each seed's records.csv lands in {pack}/init<seed>/, listed by pack.csv.
+rule train_packed:
+    input:
+        data_inputs(),
+    output:
+        f"{RUNS}/{{pack}}/pack.csv",
+    log:
+        "logs/train/{pack}.log",
+    conda:
+        "../envs/nas.yaml"
+    resources:
+        runtime=job_runtime,
+        mem_mb=8000,
+    params:
+        args=packed_args,
+    shell:
+        "nas train-packed {params.args} --manifest {output} > {log} 2>&1"
+
+
 PRODUCTS.update(
     {
         "table1": lambda: {
