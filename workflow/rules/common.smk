@@ -78,6 +78,11 @@ def job_hours(wildcards):
     return STUDY.job_cost_hours(JOBS[path], *STUDY.sizes())
 
 
+def job_priority(wildcards):
+    """Longest jobs first (estimated seconds), so a long one does not start last and run alone."""
+    return int(job_hours(wildcards) * 3600)
+
+
 def job_runtime(wildcards, attempt):
     """Minutes asked from SLURM: 1.5x the estimate plus 10 min, more on each retry."""
     return int((job_hours(wildcards) * 60 * 1.5 + 10) * attempt)

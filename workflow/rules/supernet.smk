@@ -10,6 +10,7 @@ rule train:
         f"{RUNS}/{{run}}/records.csv",
     log:
         "logs/train/{run}.log",
+    priority: job_priority
     conda:
         "../envs/nas.yaml"
     resources:
@@ -31,6 +32,7 @@ rule train_packed:
         f"{RUNS}/{{pack}}/pack.csv",
     log:
         "logs/train/{pack}.log",
+    priority: job_priority
     conda:
         "../envs/nas.yaml"
     resources:
