@@ -24,14 +24,13 @@ import time
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from nas.config import RunConfig
 from nas.data import Split
 from nas.evaluate import evaluate_child_plain, evaluate_children, evaluate_scores
 from nas.ops import reference_kernels
 from nas.supernet import build_supernet
-from nas.train import make_optimizer, resolve_device, train_step
+from nas.train import make_optimizer, precision_context, resolve_device, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -49,15 +48,6 @@ def _timed(fn, device: torch.device) -> float:
 
 def _best(fn, device: torch.device, repeats: int) -> float:
     return min(_timed(fn, device) for _ in range(max(1, repeats)))
-
-
-def _bf16_step(cfg, model, opt, x, y, child) -> None:
-    """train_step under bf16 autocast (GPU option; changes the numbers: not the paper's)."""
-    opt.zero_grad(set_to_none=cfg.grad_clear == "none")
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
-        loss = F.cross_entropy(model(x, child).float(), y)
-    loss.backward()
-    opt.step()
 
 
 def bench(
@@ -84,7 +74,10 @@ def bench(
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True  # what nas.train.setup_torch sets
     eval_batch_size = eval_batch_size or batch_size
-    cfg = RunConfig(dataset="cifar10", device=str(dev), channels_last=channels_last)
+    precision = "bf16" if bf16 else "tf32" if tf32 and dev.type == "cuda" else "fp32"
+    cfg = RunConfig(
+        dataset="cifar10", device=str(dev), channels_last=channels_last, precision=precision
+    )
     children = cfg.run_children()
     gen = torch.Generator().manual_seed(0)
     x_cpu = torch.randn(batch_size, 3, image_size, image_size, generator=gen)
@@ -109,7 +102,16 @@ def bench(
         "tf32": tf32 if dev.type == "cuda" else None,
         "bf16": bf16,
     }
-    step_fn = _bf16_step if bf16 else train_step
+    step_fn = train_step
+
+    def in_precision(fn):  # evaluation runs in the training precision, as in nas.train
+        def run(*args):
+            with precision_context(cfg, dev):
+                return fn(*args)
+
+        return run
+
+    eval_children, eval_scores = in_precision(evaluate_children), in_precision(evaluate_scores)
 
     # warm-up children: together they hold every op on every edge (one-time kernel set-up)
     uniform = [c for c in children if len(set(c)) == 1]
@@ -155,9 +157,9 @@ def bench(
     run.warm_up()
     t = _best(lambda: run(train_steps, 2), dev, repeats)
     out["train_images_per_s"] = round(train_steps * batch_size / t, 1)
-    evaluate_children(model, uniform, val, eval_batch_size, channels_last)
+    eval_children(model, uniform, val, eval_batch_size, channels_last)
     t = _best(
-        lambda: evaluate_children(model, children, val, eval_batch_size, channels_last),
+        lambda: eval_children(model, children, val, eval_batch_size, channels_last),
         dev,
         repeats,
     )
@@ -188,7 +190,7 @@ def bench(
         n_val = max(1, eval_images // packed)
         pval = Split(val.images[:n_val], val.labels[:n_val])
         t = _best(
-            lambda: evaluate_scores(model, children, pval, eval_batch_size, channels_last, packed),
+            lambda: eval_scores(model, children, pval, eval_batch_size, channels_last, packed),
             dev,
             repeats,
         )

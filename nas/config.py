@@ -21,6 +21,7 @@ SHARINGS = ("all", "groups", "prefix")
 GRAD_CLEARS = ("zero", "none")
 VALIDATIONS = ("test", "holdout")
 DATASETS = ("cifar10", "digits")
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -70,6 +71,9 @@ class RunConfig:
     device: str = "auto"
     channels_last: bool = True
     threads: int = 0
+    # fp32: strict float32 (the paper's numbers); tf32: TF32 matmuls/convs on NVIDIA GPUs;
+    # bf16: bfloat16 autocast for forward passes (training and evaluation). Both change records.
+    precision: str = "fp32"
 
     @property
     def space(self) -> SearchSpace:
@@ -119,6 +123,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         ("grouping", GROUPINGS),
         ("order", ORDERS),
         ("grad_clear", GRAD_CLEARS),
+        ("precision", PRECISIONS),
     ]:
         _check_choice(cfg, key, choices)
     try:

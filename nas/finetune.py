@@ -16,6 +16,7 @@ from nas.train import (
     load_state,
     lr_at,
     make_optimizer,
+    precision_context,
     setup_torch,
     train_step,
 )
@@ -53,9 +54,10 @@ def run_finetune(
             if i:
                 x, y = batches.batch(start + i - 1)
                 train_step(cfg, model, opt, x, y, child)
-            acc, loss = evaluate_children(
-                model, [child], data.val, cfg.eval_batch_size, cfg.channels_last
-            )[child]
+            with precision_context(cfg, data.val.labels.device):
+                acc, loss = evaluate_children(
+                    model, [child], data.val, cfg.eval_batch_size, cfg.channels_last
+                )[child]
             records.append(Record("finetune", epoch, i, child if i else "", child, acc, loss))
         log(f"finetuned {child} from epoch {epoch} for {steps} steps: acc {acc:.4f}")
     write_records(out_path, records)

@@ -136,6 +136,7 @@ class DepthwiseConv2d(nn.Conv2d):
         if (
             not _REFERENCE
             and x.device.type == "cpu"
+            and not torch.is_autocast_enabled("cpu")  # its backward is float32 only
             and torch.is_grad_enabled()
             and (x.requires_grad or self.weight.requires_grad)
             and x.is_contiguous(memory_format=torch.channels_last)

@@ -49,6 +49,7 @@ from nas.train import (
     load_run_data,
     lr_at,
     make_optimizer,
+    precision_context,
     restore_grads,
     run_info,
     save_state,
@@ -178,7 +179,8 @@ def packed_train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) ->
     """nas.train.train_step for a packed model: the loss is the sum of the models' mean
     cross-entropies, so each model gets the gradient it would get alone."""
     opt.zero_grad(set_to_none=cfg.grad_clear == "none")
-    logits = model(x, child)  # N x K x classes
+    with precision_context(cfg, x.device):
+        logits = model(x, child).float()  # N x K x classes
     loss = sum(F.cross_entropy(logits[:, k], y) for k in range(logits.shape[1]))
     loss.backward()
     opt.step()
@@ -195,9 +197,10 @@ def build_packed(cfg: RunConfig, init_seeds: list[int], n_classes: int, device) 
 
 
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[list[Record]]:
-    acc, loss = evaluate_scores(
-        model, children, data.val, cfg.eval_batch_size, cfg.channels_last, model.n_models
-    )
+    with precision_context(cfg, data.val.labels.device):
+        acc, loss = evaluate_scores(
+            model, children, data.val, cfg.eval_batch_size, cfg.channels_last, model.n_models
+        )
     return [
         [
             Record(kind, epoch, step, trained, c, acc[i][k], loss[i][k])

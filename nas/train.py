@@ -50,7 +50,14 @@ def setup_torch(cfg: RunConfig) -> torch.device:
         torch.set_num_threads(cfg.threads)
     torch.backends.cudnn.deterministic = True  # as the paper did
     torch.backends.cudnn.benchmark = False
+    torch.backends.cuda.matmul.allow_tf32 = cfg.precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = cfg.precision == "tf32"
     return resolve_device(cfg.device)
+
+
+def precision_context(cfg: RunConfig, device: torch.device):
+    """bfloat16 autocast when cfg.precision is "bf16" (off by default: it changes records)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
 
 
 def load_run_data(cfg: RunConfig, device: torch.device) -> Dataset:
@@ -102,7 +109,9 @@ def train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) -> torch.
     (PyTorch <= 1.x zero_grad): ops used before keep a zero gradient, so weight decay and
     momentum still move them when they are not selected. "none" leaves them untouched."""
     opt.zero_grad(set_to_none=cfg.grad_clear == "none")
-    loss = F.cross_entropy(model(x, child), y)
+    with precision_context(cfg, x.device):
+        logits = model(x, child)
+    loss = F.cross_entropy(logits.float(), y)
     loss.backward()
     opt.step()
     return loss.detach()
@@ -177,7 +186,10 @@ class StopFlag:
 
 
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[Record]:
-    scores = evaluate_children(model, children, data.val, cfg.eval_batch_size, cfg.channels_last)
+    with precision_context(cfg, data.val.labels.device):
+        scores = evaluate_children(
+            model, children, data.val, cfg.eval_batch_size, cfg.channels_last
+        )
     return [Record(kind, epoch, step, trained, c, acc, loss) for c, (acc, loss) in scores.items()]
 
 

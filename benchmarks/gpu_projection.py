@@ -1,0 +1,149 @@
+"""Projected GPU time of the paper-scale workloads, for when no GPU was available to measure.
+
+A projection, not a measurement: it counts what the paper's network does (FLOPs and kernels,
+by running it on the CPU under a counter) and prices them with a simple model of a GPU,
+whose parameters are arguments (FLOPs are those of convolutions and matrix products, as
+torch.utils.flop_counter counts them; batch norms, ReLUs and pooling are left to the
+per-kernel term):
+
+    seconds = FLOPs / (peak * efficiency) + kernels * seconds_per_kernel
+
+The defaults describe an H100 running eager PyTorch in float32 (no TF32): 67 TFLOP/s peak
+(H100 SXM FP32, vendor figure), 15 % of it reached by these small 16-48-channel convolutions,
+and 8 microseconds of host-side dispatch per kernel (eager PyTorch's per-op overhead, which
+bounds small networks: the GPU waits for Python). Measure with benchmarks/run_bench.sh on a
+real GPU to replace all of this.
+
+    python benchmarks/gpu_projection.py [--efficiency 0.15] [--us-per-kernel 8] [--pack 10]
+
+Workloads (config/config.yaml): one share-all instance = 200 epochs x 196 mini-batches of
+256 + all 64 children evaluated on 10,000 images after every epoch and after each of the
+last 128 mini-batches (328 points); ground truth = 640 trainings of 39,200 mini-batches (each
+evaluates its one child at 328 points), trained `--pack` seeds per packed model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
+
+from nas.config import RunConfig
+from nas.data import Split
+from nas.evaluate import evaluate_scores
+from nas.packed import build_packed, packed_train_step
+from nas.supernet import build_supernet
+from nas.train import make_optimizer, train_step
+
+BATCH, N_TRAIN, N_VAL, EPOCHS, DENSE = 256, 50_000, 10_000, 200, 128
+COUNT_BATCH = 8  # FLOPs are linear in the batch: count on a small one, scale up
+
+
+class KernelCount(TorchDispatchMode):
+    """Counts aten ops (each is at least one kernel launch on a GPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.n += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _measure(fn) -> tuple[float, int]:
+    """(FLOPs, kernels) of one call of fn."""
+    flops = FlopCounterMode(display=False)
+    with flops:
+        fn()
+    kernels = KernelCount()
+    with kernels:
+        fn()
+    return float(flops.get_total_flops()), kernels.n
+
+
+def train_step_cost(pack: int) -> tuple[float, int]:
+    """Mean (FLOPs per mini-batch of BATCH, kernels) of a training step over all children;
+    `pack` > 1: a packed step of that many models."""
+    cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
+    children = cfg.run_children()
+    if pack > 1:
+        model, step = build_packed(cfg, list(range(pack)), 10, "cpu"), packed_train_step
+    else:
+        model, step = build_supernet(cfg, 10), train_step
+    opt = make_optimizer(cfg, model)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen)
+    y = torch.randint(0, 10, (COUNT_BATCH,), generator=gen)
+    costs = [_measure(lambda c=c: step(cfg, model, opt, x, y, c)) for c in children]
+    flops = sum(f for f, _ in costs) / len(costs) * BATCH / COUNT_BATCH
+    return flops, round(sum(k for _, k in costs) / len(costs))
+
+
+def eval_cost(eval_batch: int) -> tuple[float, int]:
+    """(FLOPs, kernels) of evaluating all 64 children on N_VAL images with the engine."""
+    cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
+    model = build_supernet(cfg, 10)
+    gen = torch.Generator().manual_seed(0)
+    val = Split(
+        torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen),
+        torch.randint(0, 10, (COUNT_BATCH,), generator=gen),
+    )
+    flops, kernels = _measure(lambda: evaluate_scores(model, cfg.run_children(), val, COUNT_BATCH))
+    batches = math.ceil(N_VAL / eval_batch)
+    return flops * N_VAL / COUNT_BATCH, kernels * batches
+
+
+def seconds(flops: float, kernels: int, args) -> float:
+    return flops / (args.peak_tflops * 1e12 * args.efficiency) + kernels * args.us_per_kernel * 1e-6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--peak-tflops", type=float, default=67.0)
+    ap.add_argument("--efficiency", type=float, default=0.15)
+    ap.add_argument("--us-per-kernel", type=float, default=8.0)
+    ap.add_argument("--pack", type=int, default=10)
+    ap.add_argument("--eval-batch", type=int, default=2000)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+
+    steps = EPOCHS * math.ceil(N_TRAIN / BATCH)
+    points = EPOCHS + DENSE
+    tf, tk = train_step_cost(1)
+    pf, pk = train_step_cost(args.pack)
+    ef, ek = eval_cost(args.eval_batch)
+    one_child_eval = (ef / 64, ek // 64)  # a ground-truth run evaluates its one child
+
+    share_train = steps * seconds(tf, tk, args)
+    share_eval = points * seconds(ef, ek, args)
+    gt_packs = math.ceil(640 / args.pack)
+    gt_train = gt_packs * steps * seconds(pf, pk, args)
+    gt_eval = 640 * points * seconds(*one_child_eval, args)
+    out = {
+        "model": {k: getattr(args, k) for k in ("peak_tflops", "efficiency", "us_per_kernel")},
+        "train_step": {"gflops": round(tf / 1e9, 2), "kernels": tk},
+        f"packed_train_step_x{args.pack}": {"gflops": round(pf / 1e9, 2), "kernels": pk},
+        "eval_64_children_10k_images": {"gflops": round(ef / 1e9, 1), "kernels": ek},
+        "share_all_instance_minutes": {
+            "train": round(share_train / 60, 1),
+            "eval": round(share_eval / 60, 1),
+            "total": round((share_train + share_eval) / 60, 1),
+        },
+        "ground_truth_gpu_hours": {
+            "packed_jobs": gt_packs,
+            "train": round(gt_train / 3600, 2),
+            "eval": round(gt_eval / 3600, 2),
+            "total": round((gt_train + gt_eval) / 3600, 2),
+            "unpacked_total": round((640 * steps * seconds(tf, tk, args) + gt_eval) / 3600, 2),
+        },
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
