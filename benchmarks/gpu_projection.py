@@ -55,20 +55,27 @@ class KernelCount(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _measure(fn) -> tuple[float, int]:
-    """(FLOPs, kernels) of one call of fn."""
-    flops = FlopCounterMode(display=False)
-    with flops:
+def _flops(fn) -> float:
+    """Convolution and matmul FLOPs of fn, which must not run a backward pass:
+    torch.utils.flop_counter overcounts the backward of grouped convolutions by the group
+    count (seen with torch 2.14), so training is priced as 3x its forward below."""
+    counter = FlopCounterMode(display=False)
+    with counter:
         fn()
-    kernels = KernelCount()
-    with kernels:
+    return float(counter.get_total_flops())
+
+
+def _kernels(fn) -> int:
+    counter = KernelCount()
+    with counter:
         fn()
-    return float(flops.get_total_flops()), kernels.n
+    return counter.n
 
 
 def train_step_cost(pack: int) -> tuple[float, int]:
     """Mean (FLOPs per mini-batch of BATCH, kernels) of a training step over all children;
-    `pack` > 1: a packed step of that many models."""
+    `pack` > 1: a packed step of that many models.
+    FLOPs: 3x the forward's (forward, input gradient, weight gradient)."""
     cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
     children = cfg.run_children()
     if pack > 1:
@@ -79,9 +86,13 @@ def train_step_cost(pack: int) -> tuple[float, int]:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen)
     y = torch.randint(0, 10, (COUNT_BATCH,), generator=gen)
-    costs = [_measure(lambda c=c: step(cfg, model, opt, x, y, c)) for c in children]
-    flops = sum(f for f, _ in costs) / len(costs) * BATCH / COUNT_BATCH
-    return flops, round(sum(k for _, k in costs) / len(costs))
+    flops, kernels = 0.0, 0
+    for c in children:
+        with torch.no_grad():
+            flops += 3 * _flops(lambda c=c: model(x, c))
+        kernels += _kernels(lambda c=c: step(cfg, model, opt, x, y, c))
+    n = len(children)
+    return flops / n * BATCH / COUNT_BATCH, round(kernels / n)
 
 
 def eval_cost(eval_batch: int) -> tuple[float, int]:
@@ -93,7 +104,11 @@ def eval_cost(eval_batch: int) -> tuple[float, int]:
         torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen),
         torch.randint(0, 10, (COUNT_BATCH,), generator=gen),
     )
-    flops, kernels = _measure(lambda: evaluate_scores(model, cfg.run_children(), val, COUNT_BATCH))
+
+    def run():
+        return evaluate_scores(model, cfg.run_children(), val, COUNT_BATCH)
+
+    flops, kernels = _flops(run), _kernels(run)
     batches = math.ceil(N_VAL / eval_batch)
     return flops * N_VAL / COUNT_BATCH, kernels * batches
 

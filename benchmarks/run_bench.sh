@@ -26,13 +26,21 @@ from pathlib import Path
 
 out, runs = Path(sys.argv[1]), int(sys.argv[2])
 docs = [json.loads((out / f"run{i}.json").read_text()) for i in range(1, runs + 1)]
+ratios = {  # recomputed from the best figures (not the best of the per-run ratios)
+    "speedup_train_vs_plain": ("train_images_per_s", "plain_train_images_per_s"),
+    "speedup_eval_vs_plain": ("eval_child_images_per_s", "plain_eval_child_images_per_s"),
+    "packed_train_vs_sequential": ("packed_train_model_images_per_s", "train_images_per_s"),
+}
 best = {}
 for key in docs[0]:
     vals = [d.get(key) for d in docs]
-    if key.endswith("_per_s") or key.startswith(("speedup", "packed_train_vs")):
+    if key.endswith("_per_s"):
         best[key] = max(vals)
-    else:
+    elif key not in ratios:
         best[key] = vals if len({json.dumps(v) for v in vals}) > 1 else vals[0]
+for key, (num, den) in ratios.items():
+    if num in best and den in best:
+        best[key] = round(best[num] / best[den], 2)
 (out / "best.json").write_text(json.dumps(best, indent=2) + "\n")
 print(json.dumps(best, indent=2))
 PY
