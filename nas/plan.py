@@ -110,7 +110,8 @@ class Study:
 
     def alone_instance(self, init: int) -> list[str]:
         m = self.n_children
-        seeds = max(self.gt_seeds(), self.n if self.enabled("groups") else 0)
+        trained_gt = self.config.get("ground_truth", "trained") == "trained"
+        seeds = max(self.gt_seeds() if trained_gt else 0, self.n if self.enabled("groups") else 0)
         return self._packed("alone", f"alone/e{self.epochs}", m, init, seeds,
                             {"sharing": "groups", "m": m, "grouping": "similar"})
 

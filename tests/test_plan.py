@@ -82,3 +82,11 @@ def test_seed_packing_puts_the_seeds_of_a_group_job_into_one_job():
     assert job.members() == {8: runs[0].replace("init9", "init8"), 9: runs[0]}
     # the share-all runs are never seed-packed
     assert study.group_instance("random", 1, 3) == study.family("different_seeds")[3:4]
+
+
+def test_seed_packs_hold_only_the_seeds_some_experiment_needs():
+    paper_gt = copy.deepcopy(FULL)
+    paper_gt["ground_truth"] = "paper"
+    paper_gt["instances"] = 3  # m = 64 of Table 3a needs seeds 0-2 only
+    study = Study(paper_gt)
+    assert study.group_instance("similar", 64, 2)[0] == "alone/e200/seeds0-2/g0-7/init2"
