@@ -77,13 +77,28 @@ class Study:
         self.jobs.setdefault(job.path, job)
         return job.path
 
-    def share(self, order: str, init: int, order_seed: int, epochs: int | None = None,
-              tag: str = "base", **hyper: Any) -> str:
+    def share(
+        self,
+        order: str,
+        init: int,
+        order_seed: int,
+        epochs: int | None = None,
+        tag: str = "base",
+        **hyper: Any,
+    ) -> str:
         epochs = epochs or self.epochs
-        over = {"sharing": "all", "order": order, "init_seed": init, "order_seed": order_seed,
-                "epochs": epochs, "snapshot_epochs": self.snapshot_epochs(epochs), **hyper}
-        return self._add(Job(f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}",
-                             "share", over))
+        over = {
+            "sharing": "all",
+            "order": order,
+            "init_seed": init,
+            "order_seed": order_seed,
+            "epochs": epochs,
+            "snapshot_epochs": self.snapshot_epochs(epochs),
+            **hyper,
+        }
+        return self._add(
+            Job(f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}", "share", over)
+        )
 
     def snapshot_epochs(self, epochs: int) -> list[int]:
         return [e for e in self.finetune_epochs() if e <= epochs]
@@ -98,10 +113,20 @@ class Study:
             return [self.share("fixed", init, 0)]
         if m == self.n_children:
             return self.alone_instance(init)
-        return self._packed("groups", f"groups/e{self.epochs}/{grouping}{m}", m, init, self.n,
-                            {"sharing": "groups", "m": m, "grouping": grouping,
-                             "partition_seed": int(self.exp["groups"].get("partition_seed", 0)),
-                             **self.window_only()})
+        return self._packed(
+            "groups",
+            f"groups/e{self.epochs}/{grouping}{m}",
+            m,
+            init,
+            self.n,
+            {
+                "sharing": "groups",
+                "m": m,
+                "grouping": grouping,
+                "partition_seed": int(self.exp["groups"].get("partition_seed", 0)),
+                **self.window_only(),
+            },
+        )
 
     def window_only(self) -> dict[str, Any]:
         """Tables 3-4 read only the last `window` mini-batches (and the final epoch): group and
@@ -112,14 +137,21 @@ class Study:
         m = self.n_children
         trained_gt = self.config.get("ground_truth", "trained") == "trained"
         seeds = max(self.gt_seeds() if trained_gt else 0, self.n if self.enabled("groups") else 0)
-        return self._packed("alone", f"alone/e{self.epochs}", m, init, seeds,
-                            {"sharing": "groups", "m": m, "grouping": "similar"})
+        return self._packed(
+            "alone",
+            f"alone/e{self.epochs}",
+            m,
+            init,
+            seeds,
+            {"sharing": "groups", "m": m, "grouping": "similar"},
+        )
 
     def gt_seeds(self) -> int:
         return int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
 
-    def _packed(self, kind: str, prefix: str, m: int, init: int, n_seeds: int,
-                over: dict[str, Any]) -> list[str]:
+    def _packed(
+        self, kind: str, prefix: str, m: int, init: int, n_seeds: int, over: dict[str, Any]
+    ) -> list[str]:
         """Run paths of one instance (init seed `init`) of m groups, `groups_per_job` groups
         per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds."""
         per_job = max(1, int(self.config.get("groups_per_job", 1)))
@@ -130,11 +162,24 @@ class Study:
         for start in range(0, m, per_job):
             groups = f"{start}-{min(m, start + per_job) - 1}"
             if per_pack == 1:
-                paths.append(self._add(Job(f"{prefix}/init{init}/g{groups}", kind,
-                                           {"order": "fixed", "init_seed": init, **over}, groups)))
+                paths.append(
+                    self._add(
+                        Job(
+                            f"{prefix}/init{init}/g{groups}",
+                            kind,
+                            {"order": "fixed", "init_seed": init, **over},
+                            groups,
+                        )
+                    )
+                )
                 continue
-            job = Job(f"{prefix}/seeds{lo}-{hi}/g{groups}", kind, {"order": "fixed", **over},
-                      groups, f"{lo}-{hi}")
+            job = Job(
+                f"{prefix}/seeds{lo}-{hi}/g{groups}",
+                kind,
+                {"order": "fixed", **over},
+                groups,
+                f"{lo}-{hi}",
+            )
             self._add(job)
             member = job.members()[init]
             self.member_of[member] = job.path
@@ -142,8 +187,14 @@ class Study:
         return paths
 
     def prefix(self, epochs: int, k: int, init: int) -> str:
-        over = {"sharing": "prefix", "k": k, "epochs": epochs, "init_seed": init,
-                "order": "fixed", **self.window_only()}
+        over = {
+            "sharing": "prefix",
+            "k": k,
+            "epochs": epochs,
+            "init_seed": init,
+            "order": "fixed",
+            **self.window_only(),
+        }
         return self._add(Job(f"prefix/e{epochs}/k{k}/init{init}", "prefix", over))
 
     # -- experiments ---------------------------------------------------------------------
@@ -153,21 +204,29 @@ class Study:
 
     def family(self, name: str) -> list[str]:
         order, varies = FAMILIES[name]
-        return [self.share(order, i if varies == "init" else 0, i if varies == "order" else 0)
-                for i in range(self.n)]
+        return [
+            self.share(order, i if varies == "init" else 0, i if varies == "order" else 0)
+            for i in range(self.n)
+        ]
 
     def ground_truth(self) -> list[list[str]]:
         return [self.alone_instance(s) for s in range(self.gt_seeds())]
 
     def groups(self) -> dict[tuple[str, int], list[list[str]]]:
         g = self.exp["groups"]
-        return {(grouping, m): [self.group_instance(grouping, m, i) for i in range(self.n)]
-                for grouping in g["grouping"] for m in g["m"]}
+        return {
+            (grouping, m): [self.group_instance(grouping, m, i) for i in range(self.n)]
+            for grouping in g["grouping"]
+            for m in g["m"]
+        }
 
     def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
         p = self.exp["prefix"]
-        return {(e, k): [self.prefix(e, k, i) for i in range(self.n)]
-                for e in p["epochs"] for k in p["k"]}
+        return {
+            (e, k): [self.prefix(e, k, i) for i in range(self.n)]
+            for e in p["epochs"]
+            for k in p["k"]
+        }
 
     def finetune_source(self) -> str:
         return self.family("different_seeds")[0]
@@ -177,12 +236,19 @@ class Study:
 
     def bn_runs(self) -> dict[float, list[str]]:
         bn = self.exp["bn_momentum"]
-        return {v: [self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v)
-                    for s in range(int(bn["seeds"]))] for v in bn["values"]}
+        return {
+            v: [
+                self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v)
+                for s in range(int(bn["seeds"]))
+            ]
+            for v in bn["values"]
+        }
 
     def sgd_runs(self) -> dict[float, str]:
-        return {v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v)
-                for v in self.exp["sgd_momentum"]["values"]}
+        return {
+            v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v)
+            for v in self.exp["sgd_momentum"]["values"]
+        }
 
     def all_jobs(self) -> dict[str, Job]:
         """Instantiate every enabled experiment (fills self.jobs) and return the jobs."""
@@ -191,9 +257,13 @@ class Study:
                 self.family(name)
         if self.config.get("ground_truth", "trained") == "trained":
             self.ground_truth()
-        for name, fn in [("groups", self.groups), ("prefix", self.prefix_instances),
-                         ("long", self.long_run), ("bn_momentum", self.bn_runs),
-                         ("sgd_momentum", self.sgd_runs)]:
+        for name, fn in [
+            ("groups", self.groups),
+            ("prefix", self.prefix_instances),
+            ("long", self.long_run),
+            ("bn_momentum", self.bn_runs),
+            ("sgd_momentum", self.sgd_runs),
+        ]:
             if self.enabled(name):
                 fn()
         if self.finetune_epochs():
@@ -211,8 +281,12 @@ class Study:
                 raise ConfigError(f"{self.experiment_of(job)} (job {job.path}): {err}") from None
 
     def experiment_of(self, job: Job) -> str:
-        return {"share": "run / experiments (share-all)", "groups": "experiments.groups",
-                "alone": "experiments.ground_truth", "prefix": "experiments.prefix"}[job.kind]
+        return {
+            "share": "run / experiments (share-all)",
+            "groups": "experiments.groups",
+            "alone": "experiments.ground_truth",
+            "prefix": "experiments.prefix",
+        }[job.kind]
 
     def sizes(self) -> tuple[int, int]:
         cfg = from_dict(dict(self.base))
@@ -272,12 +346,16 @@ class Study:
         groups = {**self.experiment_jobs(), "total (unique jobs)": list(self.jobs)}
         for name, paths in groups.items():
             jobs = [self.jobs[p] for p in dict.fromkeys(paths)]
-            rows.append({
-                "experiment": name,
-                "jobs": len(jobs),
-                "trainings": sum(j.trainings() for j in jobs),
-                "gpu_hours": round(sum(self.job_cost_hours(j, n_train, n_val) for j in jobs), 2),
-            })
+            rows.append(
+                {
+                    "experiment": name,
+                    "jobs": len(jobs),
+                    "trainings": sum(j.trainings() for j in jobs),
+                    "gpu_hours": round(
+                        sum(self.job_cost_hours(j, n_train, n_val) for j in jobs), 2
+                    ),
+                }
+            )
         return rows
 
 

@@ -55,8 +55,11 @@ def test_python_dash_m_nas_works():
 
 
 def test_tidy_records_round_trip_through_the_wide_layout(tmp_path):
-    recs = [Record("dense", 1, s, "111", c, 0.1 * s + (c == "112") * 0.01, 1.0)
-            for s in (1, 2) for c in ("111", "112")]
+    recs = [
+        Record("dense", 1, s, "111", c, 0.1 * s + (c == "112") * 0.01, 1.0)
+        for s in (1, 2)
+        for c in ("111", "112")
+    ]
     write_records(tmp_path / "r.csv", recs)
     df = read_records(tmp_path / "r.csv")
     wide = to_wide(df, "dense")
