@@ -12,7 +12,14 @@ def _run(*cmd: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_is_clean():
-    out = _run(sys.executable, "-m", "ruff", "check", "nas", "tests", "workflow/scripts")
+    out = _run(
+        sys.executable, "-m", "ruff", "check", "nas", "tests", "workflow/scripts", "benchmarks"
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_format_is_clean():
+    out = _run(sys.executable, "-m", "ruff", "format", "--check", ".")
     assert out.returncode == 0, out.stdout + out.stderr
 
 
