@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -37,21 +35,20 @@ from torch import nn
 from nas.config import RunConfig
 from nas.evaluate import evaluate_scores
 from nas.records import Record, atomic_write_bytes, write_json, write_records
-from nas.schedule import ChildSchedule
 from nas.supernet import Cell, SuperNet, build_supernet
 from nas.train import (
-    BatchSource,
     Interrupted,
+    Loop,
+    Progress,
     StopFlag,
-    _as_epoch_records,
     concat_records,
     grad_names,
     load_run_data,
-    lr_at,
     make_optimizer,
     precision_context,
     restore_grads,
     run_info,
+    run_loop,
     save_state,
     setup_torch,
 )
@@ -275,16 +272,9 @@ def run_packed_training(
     model = build_packed(cfg, seeds, data.n_classes, device)
     opt = make_optimizer(cfg, model)
     children = cfg.run_children()
-    schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
-    batches = BatchSource(cfg, data)
-    spe, total = batches.spe, cfg.epochs * batches.spe
-    dense_from = total - cfg.dense_last
-    eval_epochs = cfg.eval_epoch_set()
+    total = cfg.epochs * cfg.steps_per_epoch(len(data.train))
     n = len(seeds)
-
-    step = 0
-    records: list[list[Record]] = [[] for _ in seeds]
-    timing: dict[str, Any] = {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
+    run = Progress(records=[[] for _ in seeds])
     if ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
         if state["config"] != cfg.to_dict() or state["init_seeds"] != seeds:
@@ -295,54 +285,23 @@ def run_packed_training(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         restore_grads(model, state["grad_names"])
-        step, records, timing = state["step"], state["records"], state["timing"]
-        timing["attempts"] += 1
-        log(f"resumed from {ckpt} at step {step}/{total}")
+        run = Progress(state["step"], state["records"], state["timing"])
+        run.timing["attempts"] += 1
+        log(f"resumed from {ckpt} at step {run.step}/{total}")
 
     def checkpoint_now() -> None:
-        _save_packed(ckpt, cfg, seeds, model, opt, step, records, timing)
+        _save_packed(ckpt, cfg, seeds, model, opt, run.step, run.records, run.timing)
 
-    model.train()
+    def snapshot(done: int) -> None:
+        _save_snapshots(cfg, seeds, dirs, model, opt, run.step, done, data.n_classes)
+
+    def evaluate(kind: str, epoch: int, step: int, trained: str) -> list[list[Record]]:
+        return _eval_records(cfg, model, children, data, kind, epoch, step, trained)
+
+    loop = Loop(packed_train_step, evaluate, snapshot, checkpoint_now, log, f", {n} packed models")
     with StopFlag() as stop:
-        while step < total:
-            t0 = time.perf_counter()
-            epoch = step // spe
-            for group in opt.param_groups:
-                group["lr"] = lr_at(cfg, epoch)
-            x, y = batches.batch(step)
-            child = schedule.child_at(step)
-            packed_train_step(cfg, model, opt, x, y, child)
-            step += 1
-            t1 = time.perf_counter()
-            timing["train_s"] += t1 - t0
-            evaluated = None
-            if step > dense_from:
-                evaluated = _eval_records(
-                    cfg, model, children, data, "dense", epoch + 1, step, child
-                )
-                for k in range(n):
-                    records[k] += evaluated[k]
-            if step % spe == 0:
-                done = step // spe
-                if done in eval_epochs:
-                    new = (
-                        [_as_epoch_records(ev, done) for ev in evaluated]
-                        if evaluated
-                        else _eval_records(cfg, model, children, data, "epoch", done, step, child)
-                    )
-                    for k in range(n):
-                        records[k] += new[k]
-                if done in cfg.snapshot_epochs:
-                    _save_snapshots(cfg, seeds, dirs, model, opt, step, done, data.n_classes)
-                timing["eval_s"] += time.perf_counter() - t1
-                checkpoint_now()
-                log(f"epoch {done}/{cfg.epochs} done (step {step}), {n} packed models")
-            else:
-                timing["eval_s"] += time.perf_counter() - t1
-            if stop.signum is not None:
-                checkpoint_now()
-                log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
-                raise Interrupted(128 + stop.signum)
+        run_loop(cfg, model, opt, data, children, run, loop, stop)
+    records, timing = run.records, run.timing
 
     for k, (seed, out) in enumerate(zip(seeds, dirs, strict=True)):
         cfg_k = dataclasses.replace(cfg, init_seed=seed)

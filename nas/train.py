@@ -12,6 +12,8 @@ import math
 import platform
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +202,79 @@ def _as_epoch_records(dense: list[Record], epoch: int) -> list[Record]:
     ]
 
 
+@dataclass
+class Progress:
+    """Where a training run stands: its step, records (a list per model) and timing."""
+
+    step: int = 0
+    records: list[list[Record]] = field(default_factory=lambda: [[]])
+    timing: dict[str, Any] = field(
+        default_factory=lambda: {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
+    )
+
+
+@dataclass
+class Loop:
+    """What differs between a single and a packed run: its step, its evaluation (records per
+    model), snapshots, checkpoint, and the suffix of its epoch log line."""
+
+    step: Callable
+    evaluate: Callable[[str, int, int, str], list[list[Record]]]
+    snapshot: Callable[[int], None]
+    checkpoint: Callable[[], None]
+    log: Callable[[str], Any]
+    log_suffix: str = ""
+
+
+def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: StopFlag) -> None:
+    """The training loop of one run from run.step on: lr schedule, child order, dense and
+    per-epoch evaluation, snapshots, a checkpoint after every epoch and on a stop signal."""
+    schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
+    batches = BatchSource(cfg, data)
+    spe, total = batches.spe, cfg.epochs * batches.spe
+    dense_from = total - cfg.dense_last
+    eval_epochs = cfg.eval_epoch_set()
+    model.train()
+    while run.step < total:
+        t0 = time.perf_counter()
+        epoch = run.step // spe
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
+        x, y = batches.batch(run.step)
+        child = schedule.child_at(run.step)
+        loop.step(cfg, model, opt, x, y, child)
+        run.step += 1
+        step = run.step
+        t1 = time.perf_counter()
+        run.timing["train_s"] += t1 - t0
+        evaluated = None
+        if step > dense_from:
+            evaluated = loop.evaluate("dense", epoch + 1, step, child)
+            for mine, new in zip(run.records, evaluated, strict=True):
+                mine += new
+        if step % spe == 0:
+            done = step // spe
+            if done in eval_epochs:
+                new = (
+                    [_as_epoch_records(ev, done) for ev in evaluated]
+                    if evaluated
+                    else loop.evaluate("epoch", done, step, child)
+                )
+                for mine, part in zip(run.records, new, strict=True):
+                    mine += part
+            if done in cfg.snapshot_epochs:
+                loop.snapshot(done)
+            run.timing["eval_s"] += time.perf_counter() - t1
+            loop.checkpoint()
+            loop.log(f"epoch {done}/{cfg.epochs} done (step {step}){loop.log_suffix}")
+        else:
+            run.timing["eval_s"] += time.perf_counter() - t1
+        if stop.signum is not None:
+            loop.checkpoint()
+            loop.log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
+            raise Interrupted(128 + stop.signum)
+
+
 def run_training(
     cfg: RunConfig,
     out_dir: str | Path,
@@ -221,64 +296,28 @@ def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag) -> Pa
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model)
     children = cfg.run_children()
-    schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
-    batches = BatchSource(cfg, data)
-    spe, total = batches.spe, cfg.epochs * batches.spe
-    dense_from = total - cfg.dense_last
-    eval_epochs = cfg.eval_epoch_set()
-
-    step, records, timing = 0, [], {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
+    total = cfg.epochs * cfg.steps_per_epoch(len(data.train))
+    run = Progress()
     if ckpt.exists():
         state = load_state(ckpt, cfg, model, opt)
-        step, records, timing = state["step"], state["records"], state["timing"]
-        timing["attempts"] += 1
-        log(f"resumed from {ckpt} at step {step}/{total}")
+        run = Progress(state["step"], [state["records"]], state["timing"])
+        run.timing["attempts"] += 1
+        log(f"resumed from {ckpt} at step {run.step}/{total}")
 
     def checkpoint_now() -> None:
-        save_state(ckpt, cfg, model, opt, step, {"records": records, "timing": timing})
+        extra = {"records": run.records[0], "timing": run.timing}
+        save_state(ckpt, cfg, model, opt, run.step, extra)
 
-    model.train()
-    while step < total:
-        t0 = time.perf_counter()
-        epoch = step // spe
-        for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, epoch)
-        x, y = batches.batch(step)
-        child = schedule.child_at(step)
-        train_step(cfg, model, opt, x, y, child)
-        step += 1
-        t1 = time.perf_counter()
-        timing["train_s"] += t1 - t0
-        evaluated = None
-        if step > dense_from:
-            evaluated = _eval_records(cfg, model, children, data, "dense", epoch + 1, step, child)
-            records += evaluated
-        if step % spe == 0:
-            done = step // spe
-            if done in eval_epochs:
-                records += (
-                    _as_epoch_records(evaluated, done)
-                    if evaluated
-                    else _eval_records(cfg, model, children, data, "epoch", done, step, child)
-                )
-            if done in cfg.snapshot_epochs:
-                save_state(
-                    out_dir / "snapshots" / f"epoch_{done}.pt",
-                    cfg,
-                    model,
-                    opt,
-                    step,
-                    {"epoch": done},
-                )
-            timing["eval_s"] += time.perf_counter() - t1
-            checkpoint_now()
-            log(f"epoch {done}/{cfg.epochs} done (step {step})")
-        else:
-            timing["eval_s"] += time.perf_counter() - t1
-        if stop.signum is not None:
-            checkpoint_now()
-            log(f"signal {stop.signum}: checkpoint saved at step {step}; exiting")
-            raise Interrupted(128 + stop.signum)
+    def snapshot(done: int) -> None:
+        path = out_dir / "snapshots" / f"epoch_{done}.pt"
+        save_state(path, cfg, model, opt, run.step, {"epoch": done})
+
+    def evaluate(kind: str, epoch: int, step: int, trained: str) -> list[list[Record]]:
+        return [_eval_records(cfg, model, children, data, kind, epoch, step, trained)]
+
+    loop = Loop(train_step, evaluate, snapshot, checkpoint_now, log)
+    run_loop(cfg, model, opt, data, children, run, loop, stop)
+    records, timing = run.records[0], run.timing
 
     write_records(out_dir / "records.csv", records)
     write_json(out_dir / "run.json", run_info(cfg, device, children, total, timing))
