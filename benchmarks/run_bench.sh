@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of training, evaluation of all 64 children and packed training (nas bench),
 # at the paper's settings (batch 256, 3x32x32, float32), next to the straightforward path
-# (--plain: NCHW, reference kernels, stem per child) as a stand-in for the original code.
+# (--plain: NCHW, reference kernels, stem per child), and optionally the paper's own code.
 #
 #   benchmarks/run_bench.sh [OUT_DIR] [extra nas bench args...]
 #
@@ -9,6 +9,8 @@
 # the best figure of each key (the machine is shared: best-of filters out interference).
 # Load averages at start/end of each run are in the JSONs; quote them with the numbers.
 # On a GPU machine: benchmarks/run_bench.sh out/gpu --device cuda --eval-batch-size 2000 --packed 10
+# With ORIGINAL_REPO=<checkout of the paper's code> (CPU), each run also times the paper's own
+# code (benchmarks/original_bench.py) and the summary gives our speed-ups against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-benchmarks/out}
@@ -18,6 +20,9 @@ mkdir -p "$out"
 uptime | tee "$out/uptime_start.txt"
 for i in $(seq 1 "$runs"); do
     python -m nas bench --plain --packed "${PACKED:-4}" "$@" > "$out/run$i.json"
+    if [[ -n "${ORIGINAL_REPO:-}" ]]; then
+        python benchmarks/original_bench.py --repo "$ORIGINAL_REPO" > "$out/original$i.json"
+    fi
     echo "run $i done: $(uptime)"
 done
 python - "$out" "$runs" <<'PY'
@@ -26,10 +31,16 @@ from pathlib import Path
 
 out, runs = Path(sys.argv[1]), int(sys.argv[2])
 docs = [json.loads((out / f"run{i}.json").read_text()) for i in range(1, runs + 1)]
+for i, doc in enumerate(docs, 1):  # the paper's own code, timed in the same run (optional)
+    orig = out / f"original{i}.json"
+    if orig.exists():
+        doc.update({k: v for k, v in json.loads(orig.read_text()).items() if k.startswith("original_")})
 ratios = {  # recomputed from the best figures (not the best of the per-run ratios)
     "speedup_train_vs_plain": ("train_images_per_s", "plain_train_images_per_s"),
     "speedup_eval_vs_plain": ("eval_child_images_per_s", "plain_eval_child_images_per_s"),
     "packed_train_vs_sequential": ("packed_train_model_images_per_s", "train_images_per_s"),
+    "speedup_train_vs_original": ("train_images_per_s", "original_train_images_per_s"),
+    "speedup_eval_vs_original": ("eval_child_images_per_s", "original_eval_child_images_per_s"),
 }
 best = {}
 for key in docs[0]:

@@ -9,10 +9,11 @@ activations shrink towards denormal floats, which are slow on CPUs).
 * eval: nas.evaluate.evaluate_children over all 64 children, child-img/s.
 * packed (K > 0): K models packed along channels (nas.packed), model-img/s, next to K
   sequential single-model runs (= train img/s).
-* plain: the straightforward path as a stand-in for the original implementation: NCHW,
-  nas.ops.reference_kernels (no fast paths, untuned allocator), and per-child evaluation
-  with the stem recomputed for every child (evaluate_child_plain). Run first, so that the
-  allocator tuning of the fast path does not help it.
+* plain: the straightforward path: NCHW, nas.ops.reference_kernels (no fast paths,
+  untuned allocator), and per-child evaluation with the stem recomputed for every child
+  (evaluate_child_plain). Run first, so that the allocator tuning of the fast path does not
+  help it. It measures close to the paper's own code (benchmarks/original_bench.py, which
+  needs a checkout of that code), a little faster as it skips its `w * op(x)` passes.
 
 Each figure is the best of `repeats` timed rounds (one untimed warm-up before).
 """

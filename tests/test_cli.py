@@ -54,6 +54,25 @@ def test_python_dash_m_nas_works():
     assert out.returncode == 0 and "train" in out.stdout and "bench" in out.stdout
 
 
+def test_bench_prints_every_figure_as_json(capsys):
+    """A tiny `nas bench`: training, evaluation, the straightforward path and packed models
+    all run and report positive throughputs (the figures themselves are benchmarks)."""
+    tiny = ["--device", "cpu", "--batch-size", "8", "--image-size", "8", "--train-steps", "1"]
+    tiny += ["--eval-images", "8", "--plain-train-steps", "1", "--plain-eval-images", "8"]
+    assert main(["bench", *tiny, "--plain", "--packed", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    figures = [
+        "train_images_per_s",
+        "eval_child_images_per_s",
+        "plain_train_images_per_s",
+        "plain_eval_child_images_per_s",
+        "packed_train_model_images_per_s",
+        "packed_eval_child_model_images_per_s",
+    ]
+    assert all(out[k] > 0 for k in figures), out
+    assert out["device"] == "cpu" and out["packed_models"] == 2
+
+
 def test_tidy_records_round_trip_through_the_wide_layout(tmp_path):
     recs = [
         Record("dense", 1, s, "111", c, 0.1 * s + (c == "112") * 0.01, 1.0)
