@@ -30,9 +30,11 @@ def run_finetune(
     children: list[str] | None = None,
     log=print,
 ) -> Path:
-    """Each child starts from `snapshot` (weights and SGD state), trains alone for `steps`
-    mini-batches at the schedule's lr of the snapshot epoch, and is evaluated after each
-    (step 0 = the shared weights as they were). Every child sees the same mini-batches."""
+    """Each child starts from `snapshot`'s weights, trains alone for `steps` mini-batches
+    at the schedule's lr of the snapshot epoch, and is evaluated after each (step 0 = the
+    shared weights as they were). Every child sees the same mini-batches. As the paper's
+    finetune.py: a fresh SGD (no momentum carried over) and no gradients, so only the
+    child's own ops move."""
     if steps < 1:
         raise ValueError(f"finetune steps must be >= 1, got {steps}")
     device = setup_torch(cfg)
@@ -44,9 +46,10 @@ def run_finetune(
         model = build_supernet(cfg, data.n_classes).to(device)
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        opt = make_optimizer(cfg, model)
-        state = load_state(Path(snapshot), cfg, model, opt)
+        state = load_state(Path(snapshot), cfg, model, make_optimizer(cfg, model))
         epoch, start = state["epoch"], state["step"]
+        opt = make_optimizer(cfg, model)
+        model.zero_grad(set_to_none=True)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, epoch)
         model.train()

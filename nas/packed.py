@@ -129,6 +129,7 @@ def pack_models(models: list[SuperNet]) -> SuperNet:
         parent, _, attr = name.rpartition(".")
         setattr(packed.get_submodule(parent) if parent else packed, attr, new)
     packed.n_models = k
+    packed._own = {}  # its parameters are new objects
     return packed
 
 
@@ -181,6 +182,7 @@ def packed_train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) ->
     loss = sum(F.cross_entropy(logits[:, k], y) for k in range(logits.shape[1]))
     loss.backward()
     opt.step()
+    model.drop_own_grads(child)
     return loss.detach()
 
 

@@ -123,7 +123,7 @@ class Study:
                 "sharing": "groups",
                 "m": m,
                 "grouping": grouping,
-                "partition_seed": int(self.exp["groups"].get("partition_seed", 0)),
+                "partition_seed": int(self.exp["groups"].get("partition_seed", 42)),
                 **self.window_only(),
             },
         )

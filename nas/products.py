@@ -124,7 +124,7 @@ def figure6_children(config: dict, children: list[str]) -> list[str]:
     """The random-partition group (m = figures.group_m) that holds figures.group_child."""
     fig = config.get("figures", {})
     m, child = int(fig.get("group_m", 16)), str(fig.get("group_child", "424"))
-    seed = int(config["experiments"]["groups"].get("partition_seed", 0))
+    seed = int(config["experiments"]["groups"].get("partition_seed", 42))
     for group in partition(sorted(children), m, "random", seed):
         if child in group:
             return group

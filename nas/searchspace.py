@@ -58,11 +58,14 @@ class SearchSpace:
         return [self.ops[int(c) - 1] for c in child]
 
 
-def partition(children: list[str], m: int, grouping: str, seed: int = 0) -> list[list[str]]:
-    """Split children into m equal groups.
+def partition(children: list[str], m: int, grouping: str, seed: int = 42) -> list[list[str]]:
+    """Split children into m equal groups; each group keeps lexicographic order.
 
-    "similar" slices the lexicographic order into blocks (paper Section 4.2.2);
-    "random" shuffles with `seed` first (Section 4.2.1). Each group keeps lexicographic order.
+    "similar" slices the lexicographic order into blocks (paper Section 4.2.2). "random"
+    (Section 4.2.1) draws as the paper's code does (search.py, `stable_partition: seed`):
+    child i (lexicographic) goes to group mapping[i], mapping = [i % m for i in range(n)]
+    shuffled by numpy's RandomState(seed). Seed 42, its configs' value, gives the paper's
+    groups (m = 16: 143, 144, 344 and 424 together, its Figure 6).
     """
     n = len(children)
     if m < 1 or n % m:
@@ -71,7 +74,8 @@ def partition(children: list[str], m: int, grouping: str, seed: int = 0) -> list
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {list(GROUPINGS)}")
     ordered = sorted(children)
     if grouping == "random":
-        perm = np.random.default_rng(seed).permutation(n)
-        ordered = [ordered[i] for i in perm]
+        mapping = [i % m for i in range(n)]
+        np.random.RandomState(seed).shuffle(mapping)
+        return [[c for c, g in zip(ordered, mapping, strict=True) if g == k] for k in range(m)]
     size = n // m
     return [sorted(ordered[g * size : (g + 1) * size]) for g in range(m)]

@@ -7,9 +7,16 @@ Sharing: the stem and the first `shared_cells` cells exist once; later cells and
 classifier exist once per child (holding only that child's ops). With shared_cells ==
 n_cells the classifier is shared too (full sharing); prefix-k with k == n_cells keeps a
 classifier per child, as in paper Section 4.3.
+
+A child's own copies behave as in the paper's code, which keeps one network and swaps each
+child's unshared weights (and their momentum) in and out around its steps (its architect.py
+save/restore): all children's own copies start from the same weights, and they move only on
+their child's steps (`drop_own_grads`).
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -173,6 +180,15 @@ class Cell(nn.Module):
         return ev.cat(states[1:], self.pack)
 
 
+def _own_cells(start: nn.ModuleList, child_ops: list[str]) -> nn.ModuleList:
+    """A copy of the `start` cells (all ops) keeping only this child's op on each edge."""
+    cells = copy.deepcopy(start)
+    for cell in cells:
+        for e, op in enumerate(child_ops):
+            cell.edges[e] = nn.ModuleDict({op: cell.edges[e][op]})
+    return cells
+
+
 class SuperNet(nn.Module):
     """A super-net over `children`; see the module docstring for what is shared."""
 
@@ -209,23 +225,43 @@ class SuperNet(nn.Module):
         )
         self.child_cells = nn.ModuleDict()
         if shared_cells < n_cells:
+            start = nn.ModuleList(
+                Cell(space, c_ins[i], cell_channels, bn_momentum, all_ops)
+                for i in range(shared_cells, n_cells)
+            )
             for child in children:
-                own = [[op] for op in space.child_ops(child)]
-                self.child_cells[child] = nn.ModuleList(
-                    Cell(space, c_ins[i], cell_channels, bn_momentum, own)
-                    for i in range(shared_cells, n_cells)
-                )
+                self.child_cells[child] = _own_cells(start, space.child_ops(child))
         self.gap = GlobalAvgPool()
         if classifier_shared:
             self.classifier: nn.Module = nn.Linear(cell_out, n_classes)
         else:
-            self.classifier = nn.ModuleDict(
-                {child: nn.Linear(cell_out, n_classes) for child in children}
-            )
+            head = nn.Linear(cell_out, n_classes)
+            self.classifier = nn.ModuleDict({child: copy.deepcopy(head) for child in children})
         self._ops = {child: space.child_ops(child) for child in children}
+        self._own: dict[str, list[nn.Parameter]] = {}  # own_parameters, cached
 
     def forward(self, x: torch.Tensor, child: str) -> torch.Tensor:
         return self.forward_from_stem(self.stem(x), child)
+
+    def own_parameters(self, child: str) -> list[nn.Parameter]:
+        """The weights only `child` has: its own cells and classifier (none under full
+        sharing)."""
+        own = self._own.get(child)
+        if own is None:
+            parts: list[nn.Module] = []
+            if len(self.child_cells):
+                parts.append(self.child_cells[child])
+            if isinstance(self.classifier, nn.ModuleDict):
+                parts.append(self.classifier[child])
+            own = self._own[child] = [p for m in parts for p in m.parameters()]
+        return own
+
+    def drop_own_grads(self, child: str) -> None:
+        """After `child`'s optimizer step: its own weights drop their gradients, so later
+        steps of other children leave them as they are (SGD skips a weight without a
+        gradient: no momentum, no weight decay). The shared weights keep theirs (grad_clear)."""
+        for p in self.own_parameters(child):
+            p.grad = None
 
     def forward_from_stem(self, h: torch.Tensor, child: str) -> torch.Tensor:
         """Everything after the stem: lets evaluation compute the stem once for all children."""

@@ -108,14 +108,16 @@ def make_optimizer(cfg: RunConfig, model: SuperNet) -> torch.optim.SGD:
 
 def train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) -> torch.Tensor:
     """One mini-batch on one child. grad_clear="zero" is what the paper's code did
-    (PyTorch <= 1.x zero_grad): ops used before keep a zero gradient, so weight decay and
-    momentum still move them when they are not selected. "none" leaves them untouched."""
+    (PyTorch <= 1.x zero_grad): shared ops used before keep a zero gradient, so weight decay
+    and momentum still move them when they are not selected. "none" leaves them untouched.
+    A child's own (unshared) copies move only on its steps (SuperNet.drop_own_grads)."""
     opt.zero_grad(set_to_none=cfg.grad_clear == "none")
     with precision_context(cfg, x.device):
         logits = model(x, child)
     loss = F.cross_entropy(logits.float(), y)
     loss.backward()
     opt.step()
+    model.drop_own_grads(child)
     return loss.detach()
 
 

@@ -64,3 +64,12 @@ def test_shuffled_order_repeats_and_reshuffled_changes_every_block():
     assert ChildSchedule(children, "shuffled", 6).child_at(0) != first[0] or first[1:3] != [
         ChildSchedule(children, "shuffled", 6).child_at(s) for s in (1, 2)
     ]
+
+
+def test_random_partition_draws_the_papers_groups():
+    """Golden: with the paper code's stable_partition seed 42, m = 16 puts 143, 144, 344 and
+    424 in one group, the group of the paper's Figure 6."""
+    groups = partition(SearchSpace().children, 16, "random", seed=42)
+    assert ["143", "144", "344", "424"] in groups
+    assert sorted(c for g in groups for c in g) == sorted(SearchSpace().children)
+    assert {len(g) for g in groups} == {4}

@@ -128,3 +128,19 @@ def test_never_used_op_does_not_move_even_with_zeroed_gradients():
     train_step(cfg, model, opt, x, y, "111")
     train_step(cfg, model, opt, x, y, "222")
     assert torch.equal(before, w.detach())
+
+
+def test_prefix_children_own_copies_start_from_the_same_weights():
+    """The paper's code saves every child's unshared part from one network at the start."""
+    cfg = tiny_config(sharing="prefix", k=1)
+    model = build_supernet(cfg, 10)
+    a, b = model.child_cells["243"][0], model.child_cells["213"][0]
+    assert torch.equal(a.preprocess[1].weight, b.preprocess[1].weight)
+    # the same op on the same edge: identical; other ops are not held at all
+    sa, sb = a.edges[2]["sep_conv_5x5"].state_dict(), b.edges[2]["sep_conv_5x5"].state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert list(a.edges[0]) == ["sep_conv_3x3"] and list(b.edges[0]) == ["sep_conv_3x3"]
+    assert list(a.edges[1]) == ["dil_conv_5x5"] and list(b.edges[1]) == ["max_pool_3x3"]
+    heads = model.classifier
+    assert torch.equal(heads["243"].weight, heads["111"].weight)
+    assert heads["243"].weight is not heads["111"].weight  # copies, not one tensor

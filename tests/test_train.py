@@ -145,3 +145,58 @@ def test_snapshot_then_finetune_every_child(tmp_path):
     at1 = rec[(rec.point_kind == "epoch") & (rec.epoch == 1)].set_index("child").accuracy
     ft0 = df[df.step == 0].set_index("child").accuracy
     pd.testing.assert_series_equal(ft0.sort_index(), at1.sort_index(), check_names=False)
+
+
+def test_finetune_starts_a_fresh_sgd_from_the_snapshot_weights(tmp_path):
+    """As the paper's finetune.py: snapshot weights, no momentum carried over, no gradients;
+    one step must equal exactly that, computed here by hand."""
+    import torch
+
+    from nas.evaluate import evaluate_children
+    from nas.supernet import build_supernet
+    from nas.train import BatchSource, load_run_data, load_state, make_optimizer, train_step
+
+    cfg = tiny_config(epochs=2, snapshot_epochs=[1], momentum=0.9)
+    run_training(cfg, tmp_path, log=lambda *_: None)
+    snap = tmp_path / "snapshots" / "epoch_1.pt"
+    child = "243"
+    out = run_finetune(cfg, snap, 1, tmp_path / "ft.csv", children=[child], log=lambda *_: None)
+    got = read_records(out).set_index("step").loc[1, "loss"]
+
+    data = load_run_data(cfg, torch.device("cpu"))
+    model = build_supernet(cfg, data.n_classes)
+    state = load_state(snap, cfg, model, make_optimizer(cfg, model))
+    model.zero_grad(set_to_none=True)
+    opt = make_optimizer(cfg, model)  # empty momentum buffers
+    for group in opt.param_groups:
+        group["lr"] = lr_at(cfg, state["epoch"])
+    x, y = BatchSource(cfg, data).batch(state["step"])
+    train_step(cfg, model, opt, x, y, child)
+    want = evaluate_children(model, [child], data.val, cfg.eval_batch_size)[child][1]
+    assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_prefix_sharing_moves_a_childs_own_copies_only_on_its_steps():
+    """The paper's code swaps a child's unshared weights (and momentum) out while the others
+    train: here child A's own cells and classifier stay bit for bit through B's steps, while
+    the shared cell's ops that B does not use still move (zeroed gradients, momentum)."""
+    import torch
+
+    from nas.supernet import build_supernet
+    from nas.train import BatchSource, load_run_data, make_optimizer, train_step
+
+    cfg = tiny_config(sharing="prefix", k=1, momentum=0.9)
+    data = load_run_data(cfg, torch.device("cpu"))
+    model = build_supernet(cfg, data.n_classes)
+    opt = make_optimizer(cfg, model)
+    x, y = BatchSource(cfg, data).batch(0)
+    a, b = "222", "333"
+    train_step(cfg, model, opt, x, y, a)
+    own_a = [p.detach().clone() for p in model.own_parameters(a)]
+    shared_a = model.shared_cells[0].edges[0]["sep_conv_3x3"]  # used by A, not by B
+    before = [p.detach().clone() for p in shared_a.parameters()]
+    for _ in range(3):
+        train_step(cfg, model, opt, x, y, b)
+    assert all(torch.equal(p, q) for p, q in zip(model.own_parameters(a), own_a, strict=True))
+    moved = [not torch.equal(p, q) for p, q in zip(shared_a.parameters(), before, strict=True)]
+    assert before and all(moved)
