@@ -86,6 +86,8 @@ def train_step_cost(pack: int) -> tuple[float, int]:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen)
     y = torch.randint(0, 10, (COUNT_BATCH,), generator=gen)
+    if pack > 1:  # each packed model reads its own images (data_seed follows the init seed)
+        x = torch.cat([x] * pack, dim=1)
     flops, kernels = 0.0, 0
     for c in children:
         with torch.no_grad():

@@ -61,7 +61,9 @@ class RunConfig:
     init_seed: int = 0
     order: str = "fixed"
     order_seed: int = 0
-    data_seed: int = 0
+    # mini-batch order and augmentation; None: the init seed, as the paper's code, whose one
+    # --seed drove the weights and the data loader alike
+    data_seed: int | None = None
     # evaluation and snapshots
     eval_epochs: list[int] | str = "all"
     dense_last: int = 0
@@ -99,6 +101,10 @@ class RunConfig:
         if self.eval_epochs == "last":
             return {self.epochs}
         return set(self.eval_epochs)
+
+    def batch_seed(self) -> int:
+        """The seed of this run's mini-batch order and augmentation."""
+        return self.init_seed if self.data_seed is None else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,6 +151,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
+    _check(
+        cfg.data_seed is None or (isinstance(cfg.data_seed, int) and cfg.data_seed >= 0),
+        "data_seed",
+        f"must be an integer >= 0 or null (= the init seed), got {cfg.data_seed!r}",
+    )
     _check(cfg.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
     if isinstance(cfg.eval_epochs, str):
         _check(cfg.eval_epochs in ("all", "last"), "eval_epochs", "'all', 'last' or a list")

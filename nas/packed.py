@@ -1,13 +1,16 @@
 """Packed training: several models of one architecture trained at once, in one process.
 
-The instances of a family that differ only by their init seed (the 10 seeds of one ground-
-truth child; the "different seeds" instances of Table 1) see the same mini-batches and train
-the same child at every step. Packing stacks the K models along channels: every convolution
-becomes a grouped one (K times the groups; the stem's first conv reads the shared image and
-stays ungrouped), every batch norm holds K x C channels (per-channel statistics are per-model
+The instances of a family that differ only by their seed (the 10 seeds of one ground-truth
+child; the "different seeds" instances of Table 1) train the same child at every step. Packing
+stacks the K models along channels: every convolution becomes a grouped one (K times the
+groups), every batch norm holds K x C channels (per-channel statistics are per-model
 statistics, running ones included), the classifier is a batched matmul, and cell outputs are
-concatenated block by block. Each model's weights are initialised by nas.supernet's
-build_supernet with its own seed, exactly as nas.train.run_training does, then stacked.
+concatenated block by block. Each model reads its own mini-batch (with `data_seed: null`, the
+default, batches follow the init seed, as in the paper's code): the K images are stacked
+along channels and the stem's first conv runs grouped; given one shared batch (evaluation,
+or one data seed for all) the same conv runs ungrouped (`PackedInputConv`). Each model's
+weights are initialised by nas.supernet's build_supernet with its own seed, exactly as
+nas.train.run_training does, then stacked.
 
 The loss is the sum of the K models' mean cross-entropies, so each model's gradient is its
 own; SGD (momentum, weight decay, grad_clear="zero" semantics) is elementwise, so one
@@ -37,6 +40,7 @@ from nas.evaluate import evaluate_scores
 from nas.records import Record, atomic_write_bytes, write_json, write_records
 from nas.supernet import Cell, SuperNet, build_supernet
 from nas.train import (
+    BatchSource,
     Interrupted,
     Loop,
     Progress,
@@ -53,7 +57,7 @@ from nas.train import (
     setup_torch,
 )
 
-_STEM_INPUT_CONV = "stem.0"  # reads the image, which all packed models share
+_STEM_INPUT_CONV = "stem.0"  # reads the image(s)
 
 
 class PackedLinear(nn.Module):
@@ -75,16 +79,26 @@ class PackedLinear(nn.Module):
         )
 
 
-def _pack_conv(convs: list[nn.Conv2d], shared_input: bool) -> nn.Conv2d:
+class PackedInputConv(nn.Conv2d):
+    """The stem's first conv of K packed models (weight K*out x C x kh x kw): on one shared
+    batch (C channels) an ordinary conv; on the models' own batches stacked along channels
+    (K*C) a grouped one. The same weights, and block k of the output is model k's either way."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        groups = x.shape[1] // self.weight.shape[1]
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, groups)
+
+
+def _pack_conv(convs: list[nn.Conv2d], stem_input: bool) -> nn.Conv2d:
     c, k = convs[0], len(convs)
-    new = type(c)(
-        c.in_channels if shared_input else c.in_channels * k,
+    new = (PackedInputConv if stem_input else type(c))(
+        c.in_channels if stem_input else c.in_channels * k,  # the input conv: see above
         c.out_channels * k,
         c.kernel_size,
         c.stride,
         c.padding,
         c.dilation,
-        c.groups if shared_input else c.groups * k,
+        c.groups if stem_input else c.groups * k,
         bias=c.bias is not None,
     )
     with torch.no_grad():
@@ -112,7 +126,9 @@ def _pack_bn(bns: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
 
 def pack_models(models: list[SuperNet]) -> SuperNet:
     """One SuperNet computing all `models` (same architecture) side by side; its forward
-    returns N x K x classes logits. state_dict keys are the models' own (see `unpack_state`)."""
+    takes one shared N x C x H x W batch or an N x (K*C) x H x W stack of the models' own
+    and returns N x K x classes logits. state_dict keys are the models' own (see
+    `unpack_state`)."""
     packed = copy.deepcopy(models[0])
     k = len(models)
     for name, mod in list(packed.named_modules()):
@@ -179,16 +195,38 @@ def packed_train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) ->
     opt.zero_grad(set_to_none=cfg.grad_clear == "none")
     with precision_context(cfg, x.device):
         logits = model(x, child).float()  # N x K x classes
-    loss = sum(F.cross_entropy(logits[:, k], y) for k in range(logits.shape[1]))
+    ys = [y[:, k] if y.dim() == 2 else y for k in range(logits.shape[1])]  # own or shared labels
+    loss = sum(F.cross_entropy(logits[:, k], yk) for k, yk in enumerate(ys))
     loss.backward()
     opt.step()
     model.drop_own_grads(child)
     return loss.detach()
 
 
+def _member_configs(cfg: RunConfig, init_seeds: list[int]) -> list[RunConfig]:
+    return [dataclasses.replace(cfg, init_seed=s) for s in init_seeds]
+
+
+def shares_batches(cfg: RunConfig, init_seeds: list[int]) -> bool:
+    """Whether the packed models of these seeds read one batch (one data seed for all)."""
+    return len({c.batch_seed() for c in _member_configs(cfg, init_seeds)}) == 1
+
+
+class PackedBatches:
+    """Each packed model's own mini-batch (nas.train.BatchSource of its config): images
+    stacked along channels (N x K*C x H x W), labels N x K."""
+
+    def __init__(self, cfg: RunConfig, init_seeds: list[int], data) -> None:
+        self.sources = [BatchSource(c, data) for c in _member_configs(cfg, init_seeds)]
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = zip(*(src.batch(step) for src in self.sources), strict=True)
+        return torch.cat(xs, dim=1), torch.stack(ys, dim=1)
+
+
 def build_packed(cfg: RunConfig, init_seeds: list[int], n_classes: int, device) -> SuperNet:
     """The packed SuperNet of `cfg` for these init seeds, on `device`, in cfg's layout."""
-    models = [build_supernet(dataclasses.replace(cfg, init_seed=s), n_classes) for s in init_seeds]
+    models = [build_supernet(c, n_classes) for c in _member_configs(cfg, init_seeds)]
     model = pack_models(models).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -300,7 +338,10 @@ def run_packed_training(
     def evaluate(kind: str, epoch: int, step: int, trained: str) -> list[list[Record]]:
         return _eval_records(cfg, model, children, data, kind, epoch, step, trained)
 
-    loop = Loop(packed_train_step, evaluate, snapshot, checkpoint_now, log, f", {n} packed models")
+    batches = None if shares_batches(cfg, seeds) else PackedBatches(cfg, seeds, data)
+    loop = Loop(
+        packed_train_step, evaluate, snapshot, checkpoint_now, log, f", {n} packed models", batches
+    )
     with StopFlag() as stop:
         run_loop(cfg, model, opt, data, children, run, loop, stop)
     records, timing = run.records, run.timing

@@ -50,6 +50,8 @@ class Job:
 
 
 def _yaml(v: Any) -> str:
+    if v is None:
+        return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):

@@ -169,6 +169,8 @@ class TrainJob:
 
 
 def _value(v: Any) -> str:
+    if v is None:
+        return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):

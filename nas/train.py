@@ -68,7 +68,7 @@ def load_run_data(cfg: RunConfig, device: torch.device) -> Dataset:
         cfg.data_root,
         validation=cfg.validation,
         holdout=cfg.holdout,
-        split_seed=cfg.data_seed,
+        split_seed=0 if cfg.data_seed is None else cfg.data_seed,  # one split for a pack
         device=device,
     )
     check_dense_window(cfg, cfg.steps_per_epoch(len(data.train)))
@@ -86,11 +86,11 @@ class BatchSource:
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, b = divmod(step, self.spe)
         if epoch != self._perm_epoch:
-            gen = torch.Generator().manual_seed(derived_seed(self.cfg.data_seed, 1, epoch))
+            gen = torch.Generator().manual_seed(derived_seed(self.cfg.batch_seed(), 1, epoch))
             perm = torch.randperm(len(self.data.train), generator=gen)
             self._perm, self._perm_epoch = perm.to(self.data.train.images.device), epoch
         idx = self._perm[b * self.cfg.batch_size : (b + 1) * self.cfg.batch_size]
-        gen = torch.Generator().manual_seed(derived_seed(self.cfg.data_seed, 2, step))
+        gen = torch.Generator().manual_seed(derived_seed(self.cfg.batch_seed(), 2, step))
         x = augment(
             self.data.train.images[idx], self.data.crop_padding, gen, fill=self.data.pad_fill
         )
@@ -226,14 +226,16 @@ class Loop:
     checkpoint: Callable[[], None]
     log: Callable[[str], Any]
     log_suffix: str = ""
+    batches: Any = None  # an object with batch(step) -> (x, y); default BatchSource(cfg, data)
 
 
 def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: StopFlag) -> None:
     """The training loop of one run from run.step on: lr schedule, child order, dense and
     per-epoch evaluation, snapshots, a checkpoint after every epoch and on a stop signal."""
     schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
-    batches = BatchSource(cfg, data)
-    spe, total = batches.spe, cfg.epochs * batches.spe
+    batches = loop.batches or BatchSource(cfg, data)
+    spe = cfg.steps_per_epoch(len(data.train))
+    total = cfg.epochs * spe
     dense_from = total - cfg.dense_last
     eval_epochs = cfg.eval_epoch_set()
     model.train()

@@ -25,6 +25,7 @@ from nas.packed import (
     pack_models,
     packed_train_step,
     run_packed_training,
+    shares_batches,
     unpack_optimizer_state,
     unpack_state,
 )
@@ -60,6 +61,23 @@ def test_packed_forward_is_each_models_forward_and_state_unpacks_exactly():
         state = unpack_state(packed, k)
         assert list(state) == list(m.state_dict())
         assert all(torch.equal(state[n], t) for n, t in m.state_dict().items())
+
+
+def test_packed_models_with_their_own_batches_compute_each_models_forward():
+    """With a data seed per model (the default: the init seed), model k reads block k of
+    an N x 3K x H x W stack of images."""
+    cfg = tiny_config()
+    seeds = [0, 3]
+    assert not shares_batches(cfg, seeds) and shares_batches(
+        dataclasses.replace(cfg, data_seed=1), seeds
+    )
+    singles = [m.to(memory_format=CL) for m in _models(cfg, seeds)]
+    packed = pack_models(_models(cfg, seeds)).to(memory_format=CL)
+    xs = [torch.randn(16, 3, 8, 8).contiguous(memory_format=CL) for _ in seeds]
+    with torch.no_grad():
+        out = packed(torch.cat(xs, dim=1), "243")
+        for k, m in enumerate(singles):
+            assert torch.allclose(out[:, k], m(xs[k], "243"), rtol=1e-5, atol=1e-6), k
 
 
 @pytest.mark.parametrize("grad_clear", ["zero", "none"])
@@ -134,7 +152,8 @@ def test_ground_truth_pack_snapshots_and_cli_resume(tmp_path):
     with pytest.raises(Interrupted):
         run_packed_training(cfg, seeds, cut, log=stop_after_first_epoch)
     assert (cut[0] / "resume_packed.pt").exists()
-    sets = [f"--set={k}={v}" for k, v in dataclasses.asdict(cfg).items() if k != "ops"]
+    sets = [f"--set={k}={'null' if v is None else v}" for k, v in dataclasses.asdict(cfg).items()]
+    sets = [s for s in sets if not s.startswith("--set=ops=")]
     argv = ["train-packed", *sets, "--init-seeds", "0-2", "--out-template"]
     assert main([*argv, str(tmp_path / "c{seed}")]) == 0
     for w, c in zip(whole, cut, strict=True):
@@ -145,7 +164,8 @@ def test_packed_groups_cli_writes_each_seeds_group_records_and_a_manifest(tmp_pa
     """`nas train-packed --groups` (the workflow's seed-packed jobs): each seed's records.csv
     holds its groups in order, as `nas train --groups` writes them, up to the tolerance."""
     cfg = tiny_config(sharing="groups", m=16, grouping="random", epochs=1, dense_last=2)
-    sets = [f"--set={k}={v}" for k, v in dataclasses.asdict(cfg).items() if k != "ops"]
+    sets = [f"--set={k}={'null' if v is None else v}" for k, v in dataclasses.asdict(cfg).items()]
+    sets = [s for s in sets if not s.startswith("--set=ops=")]
     manifest = tmp_path / "pack.csv"
     argv = ["train-packed", *sets, "--init-seeds", "3-4", "--groups", "5-6"]
     argv += ["--out-template", str(tmp_path / "init{seed}"), "--manifest", str(manifest)]
