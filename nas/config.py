@@ -190,6 +190,17 @@ def from_dict(values: dict[str, Any]) -> RunConfig:
     return validate(RunConfig(**values))
 
 
+def format_override(value: Any) -> str:
+    """A config value as the YAML text `parse_overrides` reads back (None -> null)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(str(x) for x in value) + "]"
+    return str(value)
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:

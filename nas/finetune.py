@@ -46,10 +46,9 @@ def run_finetune(
         model = build_supernet(cfg, data.n_classes).to(device)
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        state = load_state(Path(snapshot), cfg, model, make_optimizer(cfg, model))
+        state = load_state(Path(snapshot), cfg, model)  # weights only: no grads, no momentum
         epoch, start = state["epoch"], state["step"]
         opt = make_optimizer(cfg, model)
-        model.zero_grad(set_to_none=True)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, epoch)
         model.train()

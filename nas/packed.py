@@ -251,8 +251,7 @@ def _save_snapshots(cfg, seeds, out_dirs, model, opt, step, done, n_classes) -> 
     """Per model, the snapshot file run_training writes (loadable by nas.finetune)."""
     names = grad_names(model)
     opt_state = opt.state_dict()
-    for k, (seed, out) in enumerate(zip(seeds, out_dirs, strict=True)):
-        cfg_k = dataclasses.replace(cfg, init_seed=seed)
+    for k, (cfg_k, out) in enumerate(zip(_member_configs(cfg, seeds), out_dirs, strict=True)):
         single = build_supernet(cfg_k, n_classes)
         single.load_state_dict(unpack_state(model, k))
         single_opt = make_optimizer(cfg_k, single)
@@ -346,8 +345,7 @@ def run_packed_training(
         run_loop(cfg, model, opt, data, children, run, loop, stop)
     records, timing = run.records, run.timing
 
-    for k, (seed, out) in enumerate(zip(seeds, dirs, strict=True)):
-        cfg_k = dataclasses.replace(cfg, init_seed=seed)
+    for k, (cfg_k, out) in enumerate(zip(_member_configs(cfg, seeds), dirs, strict=True)):
         info = run_info(cfg_k, device, children, total, timing)
         info["packed"] = {"init_seeds": seeds, "index": k}
         write_records(out / "records.csv", records[k])

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nas.config import ConfigError, check_dense_window, from_dict
+from nas.config import ConfigError, check_dense_window, format_override, from_dict
 from nas.data import dataset_sizes
 
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
@@ -41,22 +41,12 @@ class Job:
         return {s: f"{self.path}/init{s}" for s in _range(self.seeds)} if self.seeds else {}
 
     def sets(self) -> list[str]:
-        return [f"{k}={_yaml(v)}" for k, v in sorted(self.overrides.items())]
+        return [f"{k}={format_override(v)}" for k, v in sorted(self.overrides.items())]
 
     def trainings(self) -> int:
         """Separate trainings this job does (groups times packed seeds)."""
         groups = _count(self.groups) if self.groups else 1
         return groups * (_count(self.seeds) if self.seeds else 1)
-
-
-def _yaml(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(str(x) for x in v) + "]"
-    return str(v)
 
 
 class Study:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nas import slurm
+from nas.config import format_override
 
 CONTROLLER_NAME = "nas-snakemake"
 DEFAULT_HOURS = 72.0
@@ -168,19 +169,9 @@ class TrainJob:
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
-def _value(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(str(x) for x in v) + "]"
-    return str(v)
-
-
 def run_name(overrides: dict[str, Any]) -> str:
     """A folder name for a run: its overrides, e.g. {'init_seed': 1} -> 'init_seed-1'."""
-    name = "__".join(f"{k}-{_value(v)}" for k, v in sorted(overrides.items()))
+    name = "__".join(f"{k}-{format_override(v)}" for k, v in sorted(overrides.items()))
     return re.sub(r"[^A-Za-z0-9._,-]+", "_", name) or "base"
 
 
@@ -194,7 +185,7 @@ def train_argv(
     """`nas train` arguments: the base config, then the run's overrides (they win)."""
     argv = ["--config", str(config)] if config else []
     for key, value in {**(base or {}), **overrides}.items():
-        argv += ["--set", f"{key}={_value(value)}"]
+        argv += ["--set", f"{key}={format_override(value)}"]
     if groups:
         argv += ["--groups", groups]
     return argv + ["--out", str(out)]

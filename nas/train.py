@@ -148,15 +148,18 @@ def save_state(path: Path, cfg, model, opt, step: int, extra: dict[str, Any]) ->
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_state(path: Path, cfg: RunConfig, model, opt) -> dict[str, Any]:
+def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
+    """Restore a checkpoint or snapshot into `model` and, given `opt`, the optimizer state and
+    the gradients it held; without `opt` the weights only (finetuning starts a fresh SGD)."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["config"] != cfg.to_dict():
         raise ValueError(
             f"{path} was written by a different config; delete it to start this run afresh"
         )
     model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
-    restore_grads(model, state["grad_names"])
+    if opt is not None:
+        opt.load_state_dict(state["optimizer"])
+        restore_grads(model, state["grad_names"])
     return state
 
 
