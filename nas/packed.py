@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, save_checkpoint
 from nas.config import RunConfig
 from nas.evaluate import evaluate_scores
 from nas.records import Record, atomic_write_bytes, write_json, write_records
@@ -262,23 +263,17 @@ def _save_snapshots(cfg, seeds, out_dirs, model, opt, step, done, n_classes) -> 
 
 
 def _save_packed(path: Path, cfg, seeds, model, opt, step, records, timing) -> None:
-    import io
-
-    buf = io.BytesIO()
-    torch.save(
-        {
-            "config": cfg.to_dict(),
-            "init_seeds": list(seeds),
-            "step": step,
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "grad_names": grad_names(model),
-            "records": records,
-            "timing": timing,
-        },
-        buf,
-    )
-    atomic_write_bytes(path, buf.getvalue())
+    state = {
+        "config": cfg.to_dict(),
+        "init_seeds": list(seeds),
+        "step": step,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "grad_names": grad_names(model),
+        "records": [records_to_rows(r) for r in records],
+        "timing": timing,
+    }
+    save_checkpoint(path, state)
 
 
 def run_packed_training(
@@ -315,7 +310,7 @@ def run_packed_training(
     n = len(seeds)
     run = Progress(records=[[] for _ in seeds])
     if ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        state = load_checkpoint(ckpt)
         if state["config"] != cfg.to_dict() or state["init_seeds"] != seeds:
             raise ValueError(
                 f"{ckpt} was written by a different config or seed list; delete it to start "
@@ -324,7 +319,8 @@ def run_packed_training(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         restore_grads(model, state["grad_names"])
-        run = Progress(state["step"], state["records"], state["timing"])
+        records = [rows_to_records(r) for r in state["records"]]
+        run = Progress(state["step"], records, state["timing"])
         run.timing["attempts"] += 1
         log(f"resumed from {ckpt} at step {run.step}/{total}")
 

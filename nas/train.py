@@ -21,10 +21,11 @@ import torch
 import torch.nn.functional as F
 
 from nas import __version__
+from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, save_checkpoint
 from nas.config import RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_children
-from nas.records import Record, atomic_write_bytes, atomic_write_text, write_json, write_records
+from nas.records import Record, atomic_write_text, write_json, write_records
 from nas.schedule import ChildSchedule, derived_seed
 from nas.supernet import SuperNet, build_supernet
 
@@ -133,9 +134,7 @@ def restore_grads(model: SuperNet, names: list[str]) -> None:
 
 
 def save_state(path: Path, cfg, model, opt, step: int, extra: dict[str, Any]) -> None:
-    import io
-
-    buf = io.BytesIO()
+    """A checkpoint or snapshot: tensors and plain types only (see nas.checkpoint)."""
     state = {
         "config": cfg.to_dict(),
         "step": step,
@@ -144,14 +143,13 @@ def save_state(path: Path, cfg, model, opt, step: int, extra: dict[str, Any]) ->
         "grad_names": grad_names(model),
         **extra,
     }
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    save_checkpoint(path, state)
 
 
 def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
     """Restore a checkpoint or snapshot into `model` and, given `opt`, the optimizer state and
     the gradients it held; without `opt` the weights only (finetuning starts a fresh SGD)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(path)
     if state["config"] != cfg.to_dict():
         raise ValueError(
             f"{path} was written by a different config; delete it to start this run afresh"
@@ -307,12 +305,12 @@ def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag) -> Pa
     run = Progress()
     if ckpt.exists():
         state = load_state(ckpt, cfg, model, opt)
-        run = Progress(state["step"], [state["records"]], state["timing"])
+        run = Progress(state["step"], [rows_to_records(state["records"])], state["timing"])
         run.timing["attempts"] += 1
         log(f"resumed from {ckpt} at step {run.step}/{total}")
 
     def checkpoint_now() -> None:
-        extra = {"records": run.records[0], "timing": run.timing}
+        extra = {"records": records_to_rows(run.records[0]), "timing": run.timing}
         save_state(ckpt, cfg, model, opt, run.step, extra)
 
     def snapshot(done: int) -> None:
