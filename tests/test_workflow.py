@@ -143,3 +143,49 @@ def test_reduced_quick_preset_end_to_end(repo):
     )
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert (res / "report.html").stat().st_size > 10000
+
+
+HOSTILE = "da ta; touch {m} $(touch {m}) `touch {m}` 'q\" #x & touch {m} | cat"
+
+
+def _shell_commands(text: str) -> dict[str, str]:
+    """The first dry-run shell command of each `nas` subcommand."""
+    found: dict[str, str] = {}
+    for cmd in re.findall(r"^Shell command: (nas .*)$", text, re.M):
+        found.setdefault(cmd.split()[1], cmd)
+    return found
+
+
+def test_config_strings_reach_the_shell_quoted(repo, tmp_path):
+    """Shell metacharacters in data_root (the free-text string the rules pass on) stay one
+    argument: each rule's dry-run command, run by bash with a fake `nas`, runs nothing else."""
+    marker = tmp_path / "pwned"
+    root = HOSTILE.format(m=marker)
+    bad = tmp_path / "hostile.yaml"
+    bad.write_text(yaml.safe_dump({"dataset": "cifar10", "data_root": root}))
+    out = _smk(repo, "-n", "-p", "--configfile", "config/quick.yaml", str(bad))
+    assert out.returncode == 0, out.stderr[-3000:]
+    commands = _shell_commands(out.stdout + out.stderr)
+    assert set(commands) == {"download", "train", "train-packed", "finetune"}
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nas").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$NAS_ARGV"\n')
+    (fake / "nas").chmod(0o755)
+    for name, cmd in commands.items():
+        argv = tmp_path / f"{name}.argv"
+        env = {"PATH": f"{fake}:/usr/bin:/bin", "NAS_ARGV": str(argv)}
+        log = re.search(r"> (\S+) 2>&1$", cmd)[1]
+        (tmp_path / log).parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True)
+        assert not marker.exists(), f"{name}: {cmd}"
+        args = argv.read_text().splitlines() if argv.exists() else []
+        assert done.returncode == 0 and (root in args or f"data_root={root}" in args), cmd
+
+
+@pytest.mark.parametrize("key", ["device", "validation", "grad_clear", "eval_epochs"])
+def test_run_strings_with_shell_metacharacters_are_refused_before_any_job(repo, tmp_path, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"run": {key: f"cpu; touch {tmp_path}/pwned"}}))
+    out = _smk(repo, "-n", "-p", "--configfile", "config/quick.yaml", str(bad))
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and key in text and "Shell command" not in text

@@ -59,18 +59,20 @@ def train_args(wildcards):
 
 
 def job_args(path):
-    """`nas train` arguments of one job: the study's base run config plus the job's overrides."""
+    """`nas train` arguments of one job: the study's base run config plus the job's overrides.
+    Already shell-quoted (the rules insert them as {params.args}, without :q)."""
     job = JOBS[path]
     sets = [f"{k}={v}" for k, v in sorted(STUDY.base.items())] + job.sets()
     args = " ".join(f"--set {shlex.quote(s)}" for s in sets)
-    return args + (f" --groups {job.groups}" if job.groups else "")
+    return args + (f" --groups {shlex.quote(job.groups)}" if job.groups else "")
 
 
 def packed_args(wildcards):
     """`nas train-packed` arguments: those of `nas train`, the seeds, the member folders."""
     job = JOBS[wildcards.pack]
     template = shlex.quote(f"{RUNS}/{job.path}/init{{seed}}")
-    return f"{job_args(job.path)} --init-seeds {job.seeds} --out-template {template}"
+    seeds = shlex.quote(job.seeds)
+    return f"{job_args(job.path)} --init-seeds {seeds} --out-template {template}"
 
 
 def job_hours(wildcards):

@@ -20,4 +20,4 @@ rule download_cifar10:
     params:
         root=lambda wildcards, output: str(Path(output[0]).parent.parent),
     shell:
-        "nas download cifar10 --root {params.root} > {log} 2>&1"
+        "nas download cifar10 --root {params.root:q} > {log:q} 2>&1"

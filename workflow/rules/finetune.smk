@@ -21,8 +21,8 @@ rule finetune:
         snapshot=lambda wildcards: f"{RUNS}/{STUDY.finetune_source()}/snapshots/epoch_{wildcards.epoch}.pt",
         steps=config["experiments"].get("finetune", {}).get("steps", 64),
     shell:
-        "nas finetune {params.args} --snapshot {params.snapshot} --steps {params.steps} "
-        "--out {output} > {log} 2>&1"
+        "nas finetune {params.args} --snapshot {params.snapshot:q} --steps {params.steps:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 PRODUCTS["figure4"] = lambda: {

@@ -20,7 +20,7 @@ rule train:
         args=train_args,
         out=lambda wildcards: f"{RUNS}/{wildcards.run}",
     shell:
-        "nas train {params.args} --out {params.out} > {log} 2>&1"
+        "nas train {params.args} --out {params.out:q} > {log:q} 2>&1"
 
 
 # Seed packing (config seeds_per_job): the init seeds of a group or ground-truth job trained
@@ -41,7 +41,7 @@ rule train_packed:
     params:
         args=packed_args,
     shell:
-        "nas train-packed {params.args} --manifest {output} > {log} 2>&1"
+        "nas train-packed {params.args} --manifest {output:q} > {log:q} 2>&1"
 
 
 PRODUCTS.update(
