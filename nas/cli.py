@@ -43,21 +43,21 @@ def _finetune(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from nas import metrics, reference
 
+    if args.window is not None and args.window < 1:
+        raise ConfigError(f"--window must be >= 1 (the last K points), got {args.window}")
     matrix = metrics.read_wide(args.accuracy)
     if args.ground_truth:
-        gt = pd.read_csv(args.ground_truth, dtype={"child": str}).set_index("child")
-        gt_acc = gt["acc_mean"]
-        gt_rank = gt["rank"] if "rank" in gt else metrics.ranks_from_accuracy(gt_acc)
+        gt = metrics.read_ground_truth(args.ground_truth)
+        gt_acc, gt_rank = gt["acc_mean"], gt["rank"]
     else:
         gt_acc, gt_rank = reference.ground_truth_accuracy(), reference.ground_truth_rank()
     missing = sorted(set(matrix.columns) - set(gt_acc.index))
     if missing:
         raise ValueError(f"{args.accuracy}: children {missing} have no ground truth")
     window = args.window or len(matrix)
+    metrics.check_defined(matrix.iloc[-window:], str(args.accuracy))
     summary = metrics.summarize_run(matrix, gt_acc, gt_rank, window)
     if args.json:
         print(json.dumps(summary, indent=2))

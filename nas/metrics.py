@@ -30,11 +30,14 @@ from scipy import stats
 
 __all__ = [
     "accuracy_mean_std",
+    "check_defined",
+    "check_ranks",
     "gt_tau",
     "kendall_tau",
     "mean_std",
     "precision_at_k",
     "ranks_from_accuracy",
+    "read_ground_truth",
     "read_wide",
     "s_tau",
     "spearman",
@@ -312,7 +315,76 @@ def read_wide(path: str | os.PathLike) -> pd.DataFrame:
     else:
         step_index = pd.Index(steps, dtype="float64", name=step_name)
     columns = pd.Index(children, dtype=object)
-    return pd.DataFrame(data, index=step_index, columns=columns)
+    return _in_time_order(pd.DataFrame(data, index=step_index, columns=columns), path)
+
+
+def _in_time_order(matrix: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Rows sorted by step, so "final" and "last k" never depend on the file's row order;
+    a repeated step or an accuracy outside 0..100 (fraction or percent) is an error."""
+    name = matrix.index.name
+    repeated = matrix.index[matrix.index.duplicated()]
+    if len(repeated):
+        raise ValueError(f"{path}: {name} {repeated[0]} appears more than once")
+    values = matrix.to_numpy()
+    if ((values < 0) | (values > 100)).any():
+        r, c = np.argwhere((values < 0) | (values > 100))[0]
+        raise ValueError(
+            f"{path}: {name} {matrix.index[r]}: column {matrix.columns[c]!r} value "
+            f"{values[r, c]} is not an accuracy (0..1 or 0..100)"
+        )
+    return matrix.sort_index(kind="stable")
+
+
+def read_ground_truth(path: str | os.PathLike) -> pd.DataFrame:
+    """A ground-truth CSV (child, acc_mean[, acc_std][, rank]) indexed by child name, with a
+    rank column computed from acc_mean when absent. A missing column, a repeated child, a
+    non-finite accuracy or a rank that contradicts the accuracies is an error naming the file:
+    a wrong rank would silently change every TnR."""
+    try:
+        gt = pd.read_csv(path, dtype={"child": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a ground-truth CSV ({err})") from err
+    missing = [c for c in ("child", "acc_mean") if c not in gt.columns]
+    if missing:
+        raise ValueError(f"{path}: ground truth lacks column(s) {missing}; has {list(gt.columns)}")
+    gt = gt.set_index("child")
+    what = f"{path}: acc_mean"
+    _check_vector(pd.to_numeric(gt["acc_mean"], errors="coerce"), what)
+    gt["acc_mean"] = gt["acc_mean"].astype(float)
+    if "rank" in gt.columns:
+        check_ranks(gt["acc_mean"], gt["rank"], str(path))
+    else:
+        gt["rank"] = ranks_from_accuracy(gt["acc_mean"])
+    return gt
+
+
+def check_ranks(acc: pd.Series, rank: pd.Series, what: str) -> None:
+    """Each rank must agree with the accuracies: 1 + (children with a higher accuracy) at
+    best, the children with an accuracy at least as high at worst (so tied accuracies may
+    share a rank, as in the paper's Table 5, or be ranked in either order)."""
+    values = pd.to_numeric(rank, errors="coerce").to_numpy(dtype=float)
+    accs = acc.to_numpy(dtype=float)
+    best = 1 + (accs[None, :] > accs[:, None]).sum(axis=1)
+    worst = (accs[None, :] >= accs[:, None]).sum(axis=1)
+    bad = np.nonzero(~((values >= best) & (values <= worst)))[0]
+    if len(bad):
+        i = bad[0]
+        expect = f"{best[i]}" if best[i] == worst[i] else f"{best[i]}..{worst[i]}"
+        raise ValueError(
+            f"{what}: child {acc.index[i]} has rank {rank.iloc[i]} but its acc_mean "
+            f"{accs[i]} ranks it {expect}"
+        )
+
+
+def check_defined(matrix: pd.DataFrame, what: str) -> None:
+    """Every row must rank the children: a row where all accuracies are equal has no
+    Kendall tau (it would print NaN)."""
+    constant = matrix.index[matrix.nunique(axis=1) <= 1]
+    if len(constant):
+        raise ValueError(
+            f"{what}: {matrix.index.name or 'row'} {constant[0]}: every child has the same "
+            "accuracy, so GT-Tau is undefined"
+        )
 
 
 def write_wide(df: pd.DataFrame, path: str | os.PathLike) -> None:

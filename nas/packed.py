@@ -46,8 +46,9 @@ from nas.train import (
     Loop,
     Progress,
     StopFlag,
-    concat_records,
+    concat_groups,
     grad_names,
+    group_dir,
     load_run_data,
     make_optimizer,
     precision_context,
@@ -363,8 +364,9 @@ def run_packed_groups(
                 raise Interrupted(128 + stop.signum)
             gcfg = dataclasses.replace(cfg, group=g)
             log(f"group {g} of {cfg.m}: children {gcfg.run_children()}, seeds {init_seeds}")
-            run_packed_training(gcfg, init_seeds, [d / f"g{g:03d}" for d in out_dirs], log=log)
-    return [concat_records([d / f"g{g:03d}" / "records.csv" for g in groups], d) for d in out_dirs]
+            run_packed_training(gcfg, init_seeds, [group_dir(d, g) for d in out_dirs], log=log)
+    members = _member_configs(cfg, init_seeds)
+    return [concat_groups(c, groups, d) for c, d in zip(members, out_dirs, strict=True)]
 
 
 def write_manifest(path: str | Path, init_seeds: list[int], records: list[Path]) -> None:

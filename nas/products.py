@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from nas import analysis, figures, reference
+from nas import analysis, figures, metrics, reference
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
@@ -29,8 +29,8 @@ CAPTIONS = {
 
 
 def read_ground_truth(path: str | Path) -> pd.DataFrame:
-    """child-indexed acc_mean (percent), acc_std, rank (1 = best)."""
-    return pd.read_csv(path, dtype={"child": str}).set_index("child")
+    """child-indexed acc_mean (percent), acc_std, rank (1 = best), checked (see metrics)."""
+    return metrics.read_ground_truth(path)
 
 
 def _final(instances: list[list[str]]) -> list[pd.Series]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from nas.completeness import check_complete
+
 POINT_KINDS = ("epoch", "dense", "finetune")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -73,12 +75,76 @@ def write_records(path: str | Path, records: list[Record]) -> None:
 
 
 def read_records(path: str | Path) -> pd.DataFrame:
-    """Read a tidy records CSV, keeping child names as strings."""
-    df = pd.read_csv(path, dtype={"child": str, "trained_child": str}, keep_default_na=False)
+    """Read a tidy records CSV, keeping child names as strings, rows in time order (point
+    kind, epoch, step). Anything that would silently change a table is an error naming the
+    file: a cut-off line, a repeated row, an accuracy outside 0..1, a point that lacks some
+    children, or (see nas.completeness) fewer points than the run's run.json promises."""
+    path = Path(path)
+    text = path.read_text()
+    _check_lines(text, path)
+    df = pd.read_csv(
+        io.StringIO(text), dtype={"child": str, "trained_child": str}, keep_default_na=False
+    )
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: not a records file, missing columns {missing}")
+    df = _check_values(df, path)
+    _check_points(df, path)
+    check_complete(path, df)
+    order = {kind: i for i, kind in enumerate(POINT_KINDS)}
+    return df.sort_values(
+        ["point_kind", "epoch", "step", "child"],
+        key=lambda col: col.map(order) if col.name == "point_kind" else col,
+        kind="stable",
+        ignore_index=True,
+    )
+
+
+def _check_lines(text: str, path: Path) -> None:
+    """Writers end every line (and so the file) with a newline, and every row has a field
+    per column: anything else is a file cut off while written or copied."""
+    if text and not text.endswith("\n"):
+        raise ValueError(f"{path}: truncated (its last line is cut off)")
+    rows = list(csv.reader(io.StringIO(text)))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]):
+            raise ValueError(f"{path}: line {i} has {len(row)} fields, not {len(rows[0])}")
+
+
+def _check_values(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    kinds = sorted(set(df.point_kind) - set(POINT_KINDS))
+    if kinds:
+        raise ValueError(f"{path}: unknown point kind(s) {kinds}")
+    for col in ("epoch", "step"):
+        if df[col].dtype.kind not in "iu":
+            raise ValueError(f"{path}: column {col!r} holds values that are not integers")
+    df = df.assign(
+        accuracy=pd.to_numeric(df.accuracy, errors="coerce"),
+        loss=pd.to_numeric(df.loss, errors="coerce"),  # nan where unknown (from_wide)
+    )
+    bad = df.index[~df.accuracy.between(0, 1)]
+    if len(bad):
+        raise ValueError(
+            f"{path}: line {bad[0] + 2}: accuracy must be a number in 0..1, "
+            f"got {df.accuracy[bad[0]]}"
+        )
     return df
+
+
+def _check_points(df: pd.DataFrame, path: Path) -> None:
+    """One row per (point, child), and every point evaluates the same children."""
+    key = ["point_kind", "epoch", "step", "child"]
+    dup = df.index[df.duplicated(key)]
+    if len(dup):
+        raise ValueError(f"{path}: line {dup[0] + 2} repeats an earlier (point, child) row")
+    n_children = df.child.nunique()
+    per_point = df.groupby(key[:3]).child.nunique()
+    short = per_point[per_point < n_children]
+    if len(short):
+        raise ValueError(
+            f"{path}: truncated or partial: point {short.index[0]} has {short.iloc[0]} of "
+            f"{n_children} children"
+        )
 
 
 def to_wide(df: pd.DataFrame, point_kind: str, index: str = "step") -> pd.DataFrame:

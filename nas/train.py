@@ -8,6 +8,7 @@ the records of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import platform
 import signal
@@ -350,16 +351,32 @@ def run_groups(cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print
     out_dir = Path(out_dir)
     with StopFlag() as stop:
         for g in groups:
-            _train_group(cfg, g, out_dir / f"g{g:03d}", stop, log)
-    return concat_records([out_dir / f"g{g:03d}" / "records.csv" for g in groups], out_dir)
+            _train_group(cfg, g, group_dir(out_dir, g), stop, log)
+    return concat_groups(cfg, groups, out_dir)
 
 
-def concat_records(files: list[Path], out_dir: Path) -> Path:
-    """out_dir/records.csv: the groups' records one after another (one header)."""
-    parts = [f.read_text() for f in files]
+def group_dir(out_dir: Path, g: int) -> Path:
+    return out_dir / f"g{g:03d}"
+
+
+def concat_groups(cfg: RunConfig, groups: list[int], out_dir: Path) -> Path:
+    """out_dir/records.csv: the groups' records one after another (one header), and a
+    run.json naming the groups, all their children and the run length, from which
+    nas.completeness knows what the records must hold."""
+    subs = [group_dir(out_dir, g) for g in groups]
+    parts = [(d / "records.csv").read_text() for d in subs]
     header = parts[0].split("\n", 1)[0]
     body = "".join(p.split("\n", 1)[1] for p in parts)
+    infos = [json.loads((d / "run.json").read_text()) for d in subs]
+    info = {
+        "config": cfg.to_dict(),
+        "groups": groups,
+        "children": [c for i in infos for c in i["children"]],
+        "total_steps": infos[0]["total_steps"],
+        "nas": __version__,
+    }
     atomic_write_text(out_dir / "records.csv", header + "\n" + body)
+    write_json(out_dir / "run.json", info)
     return out_dir / "records.csv"
 
 
