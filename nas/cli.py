@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from nas.config import ConfigError, load_config
+
+OVERWRITE_HELP = (
+    "if the run folder holds a run of other arguments, replace it (same arguments: resume or "
+    "leave alone, as without this flag)"
+)
+DEBUG_HELP = "show the full traceback of an error (also: NAS_DEBUG=1)"
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -15,18 +22,32 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.set)
     if args.groups:
-        run_groups(cfg, parse_index_list(args.groups, cfg.m), args.out)
+        if args.checkpoint:
+            raise ConfigError("--checkpoint: with --groups each group keeps its own")
+        run_groups(cfg, parse_index_list(args.groups, cfg.m), args.out, overwrite=args.overwrite)
     else:
-        run_training(cfg, args.out, checkpoint=args.checkpoint)
+        run_training(cfg, args.out, checkpoint=args.checkpoint, overwrite=args.overwrite)
     return 0
+
+
+def parse_ranges(text: str, what: str) -> list[int]:
+    """'0-3,7' -> [0, 1, 2, 3, 7]; anything else (5-2, a-b, a repeat) names `what`."""
+    out: list[int] = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise ConfigError(f"{what}: {part.strip()!r} is not an index or a range like 0-7")
+        if int(hi or lo) < int(lo):
+            raise ConfigError(f"{what}: range {part.strip()!r} runs backwards")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    if len(set(out)) != len(out):
+        raise ConfigError(f"{what}: {text!r} names an index twice")
+    return out
 
 
 def parse_index_list(text: str, m: int) -> list[int]:
     """'0-3,7' -> [0, 1, 2, 3, 7]; every index must be a group of the partition."""
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1))
+    out = parse_ranges(text, "--groups")
     bad = [g for g in out if not 0 <= g < m]
     if bad:
         raise ConfigError(f"--groups: indexes {bad} outside 0..m-1={m - 1}")
@@ -35,9 +56,13 @@ def parse_index_list(text: str, m: int) -> list[int]:
 
 def _finetune(args: argparse.Namespace) -> int:
     from nas.finetune import run_finetune
+    from nas.runfolder import check_writable
 
     cfg = load_config(args.config, args.set)
     children = args.children.split(",") if args.children else None
+    if Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out}: is a folder; give the records CSV to write")
+    check_writable(Path(args.out).parent)
     run_finetune(cfg, args.snapshot, args.steps, args.out, children=children)
     return 0
 
@@ -91,24 +116,22 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _train_packed(args: argparse.Namespace) -> int:
-    from nas.packed import (
-        parse_seed_list,
-        run_packed_groups,
-        run_packed_training,
-        write_manifest,
-    )
+    from nas.packed import run_packed_groups, run_packed_training, write_manifest
 
     cfg = load_config(args.config, args.set)
-    seeds = parse_seed_list(args.init_seeds)
+    seeds = parse_ranges(args.init_seeds, "--init-seeds")
     if "{seed}" not in args.out_template:
         raise ConfigError("--out-template must contain {seed}, e.g. runs/gt/seed{seed}")
-    outs = [Path(args.out_template.format(seed=s)) for s in seeds]
+    outs = [Path(args.out_template.replace("{seed}", str(s))) for s in seeds]
     if args.groups:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
-        files = run_packed_groups(cfg, seeds, parse_index_list(args.groups, cfg.m), outs)
+        groups = parse_index_list(args.groups, cfg.m)
+        files = run_packed_groups(cfg, seeds, groups, outs, overwrite=args.overwrite)
     else:
-        files = run_packed_training(cfg, seeds, outs, checkpoint=args.checkpoint)
+        files = run_packed_training(
+            cfg, seeds, outs, checkpoint=args.checkpoint, overwrite=args.overwrite
+        )
     if args.manifest:
         write_manifest(args.manifest, seeds, files)
     return 0
@@ -184,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run folder (records.csv, run.json)")
     t.add_argument("--checkpoint", help="resume state path (default OUT/resume.pt)")
     t.add_argument("--groups", help="train these groups of the partition, e.g. 0-7 (packing)")
+    t.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     t.set_defaults(fn=_train)
 
     f = sub.add_parser("finetune", help="finetune every child from a snapshot")
@@ -239,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--groups", help="train these groups of the partition, e.g. 0-7")
     tp.add_argument("--checkpoint", help="resume state path (default: first folder's)")
     tp.add_argument("--manifest", help="write init_seed,records CSV here when done")
+    tp.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     tp.set_defaults(fn=_train_packed)
 
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
@@ -267,16 +292,32 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--wait", action="store_true", help="wait for the controller to finish")
     sm.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="after --: snakemake's")
     sm.set_defaults(fn=_submit)
+    for command in sub.choices.values():  # `nas train ... --debug` as well as `nas --debug`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user error (bad config, file or folder, full disk) is one line
+    naming the key or file, exit status 2; --debug or NAS_DEBUG=1 shows the traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
-        print(f"nas {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:  # ConfigError and CheckpointError are ValueErrors
+        if args.debug or os.environ.get("NAS_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"nas {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
+
+
+def one_line(err: Exception) -> str:
+    """The error as one line; an OSError names its file first."""
+    if isinstance(err, OSError) and err.filename is not None:
+        text = f"{err.filename}: {err.strerror or err}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

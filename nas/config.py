@@ -120,8 +120,43 @@ def _check_choice(cfg: RunConfig, key: str, choices: tuple[str, ...]) -> None:
     _check(value in choices, key, f"unknown value {value!r}; choose one of {list(choices)}")
 
 
+_TYPE_NAMES = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "None": "null",
+    "list[int]": "a list of integers",
+    "list[str]": "a list of strings",
+}
+
+
+def _is(value: Any, annotation: str) -> bool:
+    """Whether `value` has the type a RunConfig annotation names (a bool is not a number)."""
+    if annotation == "None":
+        return value is None
+    if annotation.startswith("list["):
+        inner = annotation[5:-1]
+        return isinstance(value, (list, tuple)) and all(_is(v, inner) for v in value)
+    if isinstance(value, bool):
+        return annotation == "bool"
+    kinds = {"int": int, "float": (int, float), "str": str, "bool": bool}
+    return isinstance(value, kinds[annotation])
+
+
+def check_types(cfg: RunConfig) -> None:
+    """Every key against its annotation, before any value is compared with anything: so
+    `lr: x` is a message, not a TypeError, and `batch_size: true` is not batch size 1."""
+    for f in dataclasses.fields(cfg):
+        value, options = getattr(cfg, f.name), [t.strip() for t in str(f.type).split("|")]
+        if not any(_is(value, t) for t in options):
+            want = " or ".join(_TYPE_NAMES[t] for t in options)
+            _check(False, f.name, f"must be {want}, got {value!r} ({type(value).__name__})")
+
+
 def validate(cfg: RunConfig) -> RunConfig:
     """Raise ConfigError naming the first bad key."""
+    check_types(cfg)
     for key, choices in [
         ("dataset", DATASETS),
         ("validation", VALIDATIONS),
@@ -136,6 +171,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         space = cfg.space
     except ValueError as err:
         raise ConfigError(f"config key 'ops'/'n_nodes': {err}") from err
+    repeated = sorted({op for op in cfg.ops if cfg.ops.count(op) > 1})
+    _check(not repeated, "ops", f"each op once, got {repeated} more than once")
     n_children = len(space.children)
     for key in ("epochs", "batch_size", "n_cells", "stem_channels", "cell_channels"):
         _check(isinstance(getattr(cfg, key), int) and getattr(cfg, key) >= 1, key, "must be >= 1")
@@ -151,6 +188,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
+    for key in ("init_seed", "order_seed", "partition_seed", "threads", "holdout"):
+        _check(getattr(cfg, key) >= 0, key, f"must be >= 0, got {getattr(cfg, key)}")
     _check(
         cfg.data_seed is None or (isinstance(cfg.data_seed, int) and cfg.data_seed >= 0),
         "data_seed",
@@ -160,9 +199,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     if isinstance(cfg.eval_epochs, str):
         _check(cfg.eval_epochs in ("all", "last"), "eval_epochs", "'all', 'last' or a list")
     else:
-        bad = [e for e in cfg.eval_epochs if not 1 <= int(e) <= cfg.epochs]
+        bad = [e for e in cfg.eval_epochs if not 1 <= e <= cfg.epochs]
         _check(not bad, "eval_epochs", f"epochs {bad} outside 1..{cfg.epochs}")
-    bad = [e for e in cfg.snapshot_epochs if not 1 <= int(e) <= cfg.epochs]
+    bad = [e for e in cfg.snapshot_epochs if not 1 <= e <= cfg.epochs]
     _check(not bad, "snapshot_epochs", f"epochs {bad} outside 1..{cfg.epochs}")
     _check(
         cfg.device == "auto" or cfg.device.split(":")[0] in ("cpu", "cuda", "mps"),
@@ -207,14 +246,27 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if "=" not in pair:
             raise ConfigError(f"override {pair!r} is not key=value")
         key, value = pair.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = _yaml(value, f"--set {pair}")
     return out
+
+
+def _yaml(text: str, where: str) -> Any:
+    """YAML text parsed, or a one-line ConfigError naming `where` and the line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise ConfigError(f"{where}: not valid YAML: {problem}{line}") from err
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     values: dict[str, Any] = {}
     if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if Path(path).is_dir():
+            raise ConfigError(f"--config {path}: is a folder, not a YAML file")
+        loaded = _yaml(Path(path).read_text(), str(path)) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: a run config must be a YAML mapping")
         values.update(loaded)

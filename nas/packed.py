@@ -27,6 +27,7 @@ where one small model leaves most of the device idle; on a 2-core CPU packing sa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 from pathlib import Path
@@ -39,6 +40,7 @@ from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, sa
 from nas.config import RunConfig
 from nas.evaluate import evaluate_scores
 from nas.records import Record, atomic_write_bytes, write_json, write_records
+from nas.runfolder import FolderLock, check_folder, check_writable, claim
 from nas.supernet import Cell, SuperNet, build_supernet
 from nas.train import (
     BatchSource,
@@ -283,27 +285,52 @@ def run_packed_training(
     out_dirs: list[str | Path],
     checkpoint: str | Path | None = None,
     log=print,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Train one instance per init seed (cfg otherwise as given) packed into one model;
     write each seed's records.csv and run.json into its out_dir, as run_training would.
-    Seeds whose out_dir already holds records.csv are skipped. Resumes from `checkpoint`
-    (default first pending out_dir / resume_packed.pt); SIGTERM/SIGURG save it and exit."""
+    Seeds whose out_dir holds their finished run are skipped; a folder of another config is
+    refused unless `overwrite` (nas.runfolder). Resumes from `checkpoint` (default first
+    pending out_dir / resume_packed.pt); SIGTERM/SIGURG save it and exit."""
     if len(init_seeds) != len(out_dirs) or not init_seeds:
         raise ValueError("give one out_dir per init seed (and at least one seed)")
     if len(set(init_seeds)) != len(init_seeds):
         raise ValueError(f"init seeds repeat: {init_seeds}")
     out_dirs = [Path(d) for d in out_dirs]
+    members = _member_configs(cfg, init_seeds)
+    configs = {s: c.to_dict() for s, c in zip(init_seeds, members, strict=True)}
+    for d in out_dirs:
+        check_writable(d)
     todo = [
         (s, d)
         for s, d in zip(init_seeds, out_dirs, strict=True)
-        if not (d / "records.csv").exists()
+        if not check_folder(d, configs[s], overwrite)
     ]
     if not todo:
+        log(f"seeds {init_seeds}: already finished with these arguments; nothing to do")
         return [d / "records.csv" for d in out_dirs]
     seeds, dirs = [s for s, _ in todo], [d for _, d in todo]
     ckpt = Path(checkpoint) if checkpoint else dirs[0] / "resume_packed.pt"
+    pack = (cfg.to_dict(), seeds)
     device = setup_torch(cfg)
     data = load_run_data(cfg, device)
+    with contextlib.ExitStack() as held:
+        for s, d in todo:
+            held.enter_context(FolderLock(d))
+            claim(d, configs[s], overwrite)
+        if overwrite and ckpt.exists() and _pack_of(load_checkpoint(ckpt)) != pack:
+            ckpt.unlink()  # a packed checkpoint of other arguments is discarded, not refused
+        _train_pack(cfg, seeds, dirs, ckpt, log, device, data)
+    return [d / "records.csv" for d in out_dirs]
+
+
+def _pack_of(state: dict) -> tuple[dict, list[int]]:
+    """What a packed checkpoint trains: its config and seed list."""
+    return state["config"], state.get("init_seeds")
+
+
+def _train_pack(cfg: RunConfig, seeds, dirs: list[Path], ckpt: Path, log, device, data) -> None:
+    pack = (cfg.to_dict(), seeds)
     model = build_packed(cfg, seeds, data.n_classes, device)
     opt = make_optimizer(cfg, model)
     children = cfg.run_children()
@@ -312,10 +339,10 @@ def run_packed_training(
     run = Progress(records=[[] for _ in seeds])
     if ckpt.exists():
         state = load_checkpoint(ckpt)
-        if state["config"] != cfg.to_dict() or state["init_seeds"] != seeds:
+        if _pack_of(state) != pack:
             raise ValueError(
-                f"{ckpt} was written by a different config or seed list; delete it to start "
-                "this packed run afresh"
+                f"{ckpt} was written by a different config or seed list; delete it (or pass "
+                "--overwrite) to start this packed run afresh"
             )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -348,37 +375,42 @@ def run_packed_training(
         write_records(out / "records.csv", records[k])
         write_json(out / "run.json", info)
     ckpt.unlink(missing_ok=True)
-    return [d / "records.csv" for d in out_dirs]
 
 
 def run_packed_groups(
-    cfg: RunConfig, init_seeds: list[int], groups: list[int], out_dirs: list[Path], log=print
+    cfg: RunConfig,
+    init_seeds: list[int],
+    groups: list[int],
+    out_dirs: list[Path],
+    log=print,
+    overwrite: bool = False,
 ) -> list[Path]:
     """`nas.train.run_groups` for several init seeds at once: each group is trained as one
     packed model of all seeds (its folder g<NNN> inside each seed's out_dir); finished
     groups are skipped on a rerun; each seed's records.csv concatenates its groups."""
     out_dirs = [Path(d) for d in out_dirs]
-    with StopFlag() as stop:
+    members = [c.to_dict() for c in _member_configs(cfg, init_seeds)]
+    for c, d in zip(members, out_dirs, strict=True):
+        check_writable(d)
+        check_folder(d, c, overwrite)
+    with StopFlag() as stop, contextlib.ExitStack() as held:
+        for c, d in zip(members, out_dirs, strict=True):
+            held.enter_context(FolderLock(d))
+            claim(d, c, overwrite)
         for g in groups:
             if stop.signum is not None:
                 raise Interrupted(128 + stop.signum)
             gcfg = dataclasses.replace(cfg, group=g)
             log(f"group {g} of {cfg.m}: children {gcfg.run_children()}, seeds {init_seeds}")
-            run_packed_training(gcfg, init_seeds, [group_dir(d, g) for d in out_dirs], log=log)
-    members = _member_configs(cfg, init_seeds)
-    return [concat_groups(c, groups, d) for c, d in zip(members, out_dirs, strict=True)]
+            subs = [group_dir(d, g) for d in out_dirs]
+            run_packed_training(gcfg, init_seeds, subs, log=log, overwrite=overwrite)
+        return [
+            concat_groups(c, groups, d)
+            for c, d in zip(_member_configs(cfg, init_seeds), out_dirs, strict=True)
+        ]
 
 
 def write_manifest(path: str | Path, init_seeds: list[int], records: list[Path]) -> None:
     """A packed job's output: which records file holds which seed's run (tidy CSV)."""
     rows = "".join(f"{s},{r}\n" for s, r in zip(init_seeds, records, strict=True))
     atomic_write_bytes(Path(path), ("init_seed,records\n" + rows).encode())
-
-
-def parse_seed_list(text: str) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7]."""
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1))
-    return out

@@ -23,10 +23,11 @@ import torch.nn.functional as F
 
 from nas import __version__
 from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, save_checkpoint
-from nas.config import RunConfig, check_dense_window, validate
+from nas.config import ConfigError, RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_children
 from nas.records import Record, atomic_write_text, write_json, write_records
+from nas.runfolder import FolderLock, check_folder, check_writable, claim
 from nas.schedule import ChildSchedule, derived_seed
 from nas.supernet import SuperNet, build_supernet
 
@@ -44,9 +45,26 @@ def lr_at(cfg: RunConfig, epoch: int) -> float:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device of config key `device`; one this machine lacks is a ConfigError
+    here, before any work (not at validation: a login node plans for GPU nodes)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    available = {
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }.get(device.type, lambda: True)
+    if not available():
+        raise ConfigError(
+            f"config key 'device': {name!r} is not available on this machine; "
+            "use device=auto (a GPU if there is one) or device=cpu"
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"config key 'device': {name!r}, but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s)"
+        )
+    return device
 
 
 def setup_torch(cfg: RunConfig) -> torch.device:
@@ -153,7 +171,8 @@ def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
     state = load_checkpoint(path)
     if state["config"] != cfg.to_dict():
         raise ValueError(
-            f"{path} was written by a different config; delete it to start this run afresh"
+            f"{path} was written by a different config; delete it (or pass --overwrite) to "
+            "start this run afresh"
         )
     model.load_state_dict(state["model"])
     if opt is not None:
@@ -286,17 +305,40 @@ def run_training(
     out_dir: str | Path,
     checkpoint: str | Path | None = None,
     log=print,
+    overwrite: bool = False,
 ) -> Path:
     """Train one instance; write records.csv and run.json into out_dir. Resumes from
-    `checkpoint` (default out_dir/resume.pt) if it exists; SIGTERM/SIGURG save it and exit."""
+    `checkpoint` (default out_dir/resume.pt) if it exists; SIGTERM/SIGURG save it and exit.
+    A folder finished with this config is left alone; one of another config is refused
+    unless `overwrite` (see nas.runfolder)."""
+    out_dir = Path(out_dir)
+    check_writable(out_dir)
+    if check_folder(out_dir, cfg.to_dict(), overwrite):
+        log(f"{out_dir}: already finished with these arguments; nothing to do")
+        return out_dir / "records.csv"
     with StopFlag() as stop:
-        return _train(cfg, Path(out_dir), checkpoint, log, stop)
+        return _train(cfg, out_dir, checkpoint, log, stop, overwrite)
 
 
-def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag) -> Path:
+def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag, overwrite) -> Path:
     ckpt = Path(checkpoint) if checkpoint else out_dir / "resume.pt"
     device = setup_torch(cfg)
     data = load_run_data(cfg, device)
+    with FolderLock(out_dir):
+        if claim(out_dir, cfg.to_dict(), overwrite):  # another process finished it meanwhile
+            return out_dir / "records.csv"
+        if overwrite:
+            drop_foreign_checkpoint(ckpt, cfg.to_dict())
+        return _train_locked(cfg, out_dir, ckpt, log, stop, device, data)
+
+
+def drop_foreign_checkpoint(ckpt: Path, config: dict[str, Any]) -> None:
+    """--overwrite: a resume file of another config is discarded, not refused."""
+    if ckpt.exists() and load_checkpoint(ckpt)["config"] != config:
+        ckpt.unlink()
+
+
+def _train_locked(cfg, out_dir: Path, ckpt: Path, log, stop: StopFlag, device, data) -> Path:
     model = build_supernet(cfg, data.n_classes).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -344,15 +386,26 @@ def run_info(cfg, device, children, total_steps, timing) -> dict[str, Any]:
     }
 
 
-def run_groups(cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print) -> Path:
+def run_groups(
+    cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print, overwrite: bool = False
+) -> Path:
     """Train several groups of one partition in one process (packing many short runs into
     one allocation), one after another. Each group keeps its own folder, so a stopped job
     skips the groups it finished; records.csv concatenates them in group order."""
     out_dir = Path(out_dir)
-    with StopFlag() as stop:
+    check_writable(out_dir)
+    if check_folder(out_dir, cfg.to_dict(), overwrite) and _groups_done(out_dir) == groups:
+        log(f"{out_dir}: groups {groups} already finished with these arguments; nothing to do")
+        return out_dir / "records.csv"
+    with StopFlag() as stop, FolderLock(out_dir):
+        claim(out_dir, cfg.to_dict(), overwrite)
         for g in groups:
-            _train_group(cfg, g, group_dir(out_dir, g), stop, log)
-    return concat_groups(cfg, groups, out_dir)
+            _train_group(cfg, g, group_dir(out_dir, g), stop, log, overwrite)
+        return concat_groups(cfg, groups, out_dir)
+
+
+def _groups_done(out_dir: Path) -> list[int] | None:
+    return json.loads((out_dir / "run.json").read_text()).get("groups")
 
 
 def group_dir(out_dir: Path, g: int) -> Path:
@@ -380,11 +433,11 @@ def concat_groups(cfg: RunConfig, groups: list[int], out_dir: Path) -> Path:
     return out_dir / "records.csv"
 
 
-def _train_group(cfg: RunConfig, g: int, sub: Path, stop: StopFlag, log) -> None:
+def _train_group(cfg: RunConfig, g: int, sub: Path, stop: StopFlag, log, overwrite) -> None:
     """One group of a packed job; finished groups are skipped, a pending signal stops here."""
     if stop.signum is not None:
         raise Interrupted(128 + stop.signum)
-    if not (sub / "records.csv").exists():
-        gcfg = validate(dataclasses.replace(cfg, group=g))
+    gcfg = validate(dataclasses.replace(cfg, group=g))
+    if not check_folder(sub, gcfg.to_dict(), overwrite):
         log(f"group {g} of {cfg.m}: children {gcfg.run_children()}")
-        run_training(gcfg, sub, log=log)
+        run_training(gcfg, sub, log=log, overwrite=overwrite)

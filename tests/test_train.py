@@ -127,6 +127,9 @@ def test_checkpoint_from_another_config_is_refused(tmp_path):
 
     with pytest.raises(Interrupted):
         run_training(tiny_config(epochs=2), tmp_path, log=stop)
+    with pytest.raises(ValueError, match="other arguments"):  # the folder's config.json
+        run_training(tiny_config(epochs=2, init_seed=5), tmp_path, log=lambda *_: None)
+    (tmp_path / "config.json").unlink()  # a resume file alone still tells
     with pytest.raises(ValueError, match="different config"):
         run_training(tiny_config(epochs=2, init_seed=5), tmp_path, log=lambda *_: None)
 

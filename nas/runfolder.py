@@ -1,0 +1,134 @@
+"""A run folder: what made it, who writes it, and whether new arguments may use it.
+
+Before training, a run writes config.json into its folder: the run config that made it
+(for a packed run, each member folder gets its member's). Rerunning into a folder with
+other arguments is refused with what differs, unless `overwrite` (then the run's own files
+are removed and it starts fresh); the same arguments resume an unfinished run and leave a
+finished one alone. One writer per folder: an flock on <folder>/.lock, which the kernel
+releases when its holder dies, so a crashed or killed trainer never leaves it stuck.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nas.config import ConfigError
+from nas.records import write_json
+
+IDENTITY = "config.json"
+LOCK = ".lock"
+# Everything a run writes into its folder (g<NNN>: the groups of a --groups run).
+RUN_FILES = ("records.csv", "run.json", IDENTITY, "resume.pt", "resume_packed.pt", "snapshots")
+
+
+class RunFolderError(ConfigError):
+    """The folder cannot take this run (other arguments, another writer, not writable)."""
+
+
+def check_writable(path: str | Path, what: str = "--out") -> None:
+    """Fail now, not after an epoch, if `path` (a folder, made if missing) cannot be
+    written: a file in the way, or a read-only or foreign folder. Creates nothing."""
+    path = Path(path).absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunFolderError(f"{what} {path}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise RunFolderError(f"{what} {path}: cannot write in {existing} ({err.strerror})") from err
+
+
+def recorded_config(folder: Path) -> dict[str, Any] | None:
+    """The config that made the run in `folder` (config.json, or a finished run's run.json
+    from before config.json existed); None for a new folder."""
+    for name in (IDENTITY, "run.json"):
+        if (folder / name).exists():
+            return json.loads((folder / name).read_text())["config"]
+    return None
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+
+
+def is_finished(folder: Path) -> bool:
+    return (folder / "records.csv").exists() and (folder / "run.json").exists()
+
+
+def check_folder(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
+    """Whether `folder` already holds this finished run. Raises RunFolderError if it holds
+    a run of another config, unless `overwrite`. Reads only."""
+    folder = Path(folder)
+    old = recorded_config(folder)
+    if old is None or old == config:
+        return old is not None and is_finished(folder)
+    if overwrite:
+        return False
+    raise RunFolderError(
+        f"{folder} holds a run of other arguments ({differences(old, config)}); choose "
+        "another --out, or pass --overwrite to replace it"
+    )
+
+
+def claim(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
+    """Under the folder's lock: check it (see check_folder), clear a run of another config
+    when `overwrite`, and record this config. Returns whether the run is already finished."""
+    folder = Path(folder)
+    if check_folder(folder, config, overwrite):
+        return True
+    old = recorded_config(folder)
+    if old is not None and old != config:
+        clear(folder)
+    write_json(folder / IDENTITY, {"config": config})
+    return False
+
+
+def clear(folder: Path) -> None:
+    """Remove the run's own files (never anything else a user put in the folder)."""
+    for path in [*(folder / n for n in RUN_FILES), *folder.glob("g[0-9][0-9][0-9]")]:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+class FolderLock:
+    """Exclusive use of a run folder while training writes it (made if missing)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._fd: int | None = None
+
+    def __enter__(self) -> FolderLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunFolderError(
+                f"{self.folder} is being written by {holder}; wait for it to finish, or "
+                "choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"nas pid {os.getpid()} on {platform.node()}".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
