@@ -15,6 +15,10 @@ OVERWRITE_HELP = (
     "leave alone, as without this flag)"
 )
 DEBUG_HELP = "show the full traceback of an error (also: NAS_DEBUG=1)"
+LIFELINE_HELP = (
+    "stop (saving the checkpoint) when the process that started this one, or its parent, "
+    "dies: for jobs of a workflow manager"
+)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -208,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint", help="resume state path (default OUT/resume.pt)")
     t.add_argument("--groups", help="train these groups of the partition, e.g. 0-7 (packing)")
     t.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    t.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     t.set_defaults(fn=_train)
 
     f = sub.add_parser("finetune", help="finetune every child from a snapshot")
@@ -217,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--steps", type=int, default=64)
     f.add_argument("--children", help="comma-separated subset (default: all of the run)")
     f.add_argument("--out", required=True, help="records CSV to write")
+    f.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     f.set_defaults(fn=_finetune)
 
     m = sub.add_parser("metrics", help="GT-Tau and Top-n-Rank of a wide accuracy matrix")
@@ -264,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--checkpoint", help="resume state path (default: first folder's)")
     tp.add_argument("--manifest", help="write init_seed,records CSV here when done")
     tp.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    tp.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     tp.set_defaults(fn=_train_packed)
 
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
@@ -302,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. A user error (bad config, file or folder, full disk) is one line
     naming the key or file, exit status 2; --debug or NAS_DEBUG=1 shows the traceback."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "die_with_parent", False):
+        from nas.lifeline import die_with_parent
+
+        die_with_parent()
     try:
         return args.fn(args)
     except (ValueError, OSError) as err:  # ConfigError and CheckpointError are ValueErrors

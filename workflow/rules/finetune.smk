@@ -22,7 +22,7 @@ rule finetune:
         steps=config["experiments"].get("finetune", {}).get("steps", 64),
     shell:
         "nas finetune {params.args} --snapshot {params.snapshot:q} --steps {params.steps:q} "
-        "--out {output:q} > {log:q} 2>&1"
+        "--out {output:q} --die-with-parent > {log:q} 2>&1"
 
 
 PRODUCTS["figure4"] = lambda: {

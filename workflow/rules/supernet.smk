@@ -1,6 +1,9 @@
 # Training: one rule for every training process (share-all instance, packed groups,
 # ground-truth children, prefix sharing). The resume state (resume.pt beside the records) is
 # not a declared output, so a retried or requeued job continues where it stopped.
+# --overwrite: a job whose parameters changed (Snakemake reruns it) finds a run folder of
+# other arguments and starts it afresh; the same arguments still resume. --die-with-parent:
+# the trainer saves its checkpoint and stops if Snakemake is killed (even with SIGKILL).
 
 
 rule train:
@@ -20,7 +23,8 @@ rule train:
         args=train_args,
         out=lambda wildcards: f"{RUNS}/{wildcards.run}",
     shell:
-        "nas train {params.args} --out {params.out:q} > {log:q} 2>&1"
+        "nas train {params.args} --out {params.out:q} --overwrite --die-with-parent "
+        "> {log:q} 2>&1"
 
 
 # Seed packing (config seeds_per_job): the init seeds of a group or ground-truth job trained
@@ -41,7 +45,8 @@ rule train_packed:
     params:
         args=packed_args,
     shell:
-        "nas train-packed {params.args} --manifest {output:q} > {log:q} 2>&1"
+        "nas train-packed {params.args} --manifest {output:q} --overwrite --die-with-parent "
+        "> {log:q} 2>&1"
 
 
 PRODUCTS.update(
