@@ -189,3 +189,22 @@ def test_run_strings_with_shell_metacharacters_are_refused_before_any_job(repo, 
     out = _smk(repo, "-n", "-p", "--configfile", "config/quick.yaml", str(bad))
     text = out.stdout + out.stderr
     assert out.returncode != 0 and key in text and "Shell command" not in text
+
+
+@pytest.mark.slow
+def test_a_job_whose_parameters_changed_starts_afresh(tmp_path):
+    """Snakemake reruns a job whose params changed: its run folders (a seed-packed job's
+    member folders too, which Snakemake does not track) are retrained with the new
+    arguments instead of failing or reusing the old records."""
+    repo = _copy_repo(tmp_path / "repo")
+    pack = "results/runs/groups/e2/random2/seeds0-1/g0-1"
+    targets = [f"{pack}/pack.csv", "results/runs/share/e2/fixed/base/init0_ord0/records.csv"]
+    layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml"]
+    first = _smk(repo, *targets, "--cores", "1", *layers)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (repo / "changed.yaml").write_text("run:\n  lr: 0.05\n")
+    second = _smk(repo, *targets, "--cores", "1", *layers, "changed.yaml")
+    assert second.returncode == 0, second.stderr[-3000:]
+    for run in [f"{pack}/init1", "results/runs/share/e2/fixed/base/init0_ord0"]:
+        info = yaml.safe_load((repo / run / "run.json").read_text())
+        assert info["config"]["lr"] == 0.05, run
