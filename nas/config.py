@@ -151,7 +151,17 @@ def check_types(cfg: RunConfig) -> None:
         value, options = getattr(cfg, f.name), [t.strip() for t in str(f.type).split("|")]
         if not any(_is(value, t) for t in options):
             want = " or ".join(_TYPE_NAMES[t] for t in options)
-            _check(False, f.name, f"must be {want}, got {value!r} ({type(value).__name__})")
+            got = f"got {value!r} ({type(value).__name__}){_number_hint(value)}"
+            _check(False, f.name, f"must be {want}, {got}")
+
+
+def _number_hint(value: Any) -> str:
+    """YAML 1.1 reads 1e-3 (no dot) as text: say so, as the value looks like a number."""
+    try:
+        float(value if isinstance(value, str) else "not a number")
+    except ValueError:
+        return ""
+    return "; YAML reads it as text: write it with a dot, as 0.001 or 1.0e-3"
 
 
 def validate(cfg: RunConfig) -> RunConfig:

@@ -47,6 +47,7 @@ def _one_line(capsys, code: int, *words: str) -> str:
         ("init_seed=-5", "'init_seed'"),
         ("order_seed=-1", "'order_seed'"),
         ("lr=[", "--set lr=["),
+        ("lr=1e-3", "with a dot"),
     ],
 )
 def test_bad_values_are_one_line_before_anything_starts(tmp_path, capsys, override, key):
