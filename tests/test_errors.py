@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import nas.checkpoint
 from nas.cli import main
 from tests.test_train import TINY
 
@@ -107,7 +106,7 @@ def test_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(nas.checkpoint, "atomic_write_bytes", full)
+    monkeypatch.setattr("nas.checkpoint.atomic_write_bytes", full)
     code = main(["train", *_sets(), "--out", str(tmp_path / "run")])
     _one_line(capsys, code, "No space left on device", str(tmp_path / "run" / "resume.pt"))
 

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from nas.lifeline import parent_of
 from tests.test_train import TINY
 
 # What Snakemake does: a shell per job, which waits for the trainer.
@@ -23,12 +22,17 @@ job.wait()
 """
 
 
-def _alive(pid: int) -> bool:
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat fields after "(comm)": state, ppid, ... ([] once it is gone)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return fh.read().rsplit(")", 1)[1].split()
     except OSError:
-        return False
+        return []
+
+
+def _alive(pid: int) -> bool:
+    return _stat(pid)[:1] not in ([], ["Z"])
 
 
 def _wait_for(cond, timeout: float) -> bool:
@@ -41,7 +45,7 @@ def _wait_for(cond, timeout: float) -> bool:
 
 
 def _children(pid: int) -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and parent_of(int(p)) == pid]
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _stat(int(p))[1:2] == [str(pid)]]
 
 
 def test_trainer_stops_when_the_workflow_manager_is_killed(tmp_path):

@@ -15,7 +15,6 @@ import pytest
 from nas.cli import main
 from nas.config import load_config
 from nas.records import read_records
-from nas.runfolder import FolderLock, RunFolderError
 from nas.train import Interrupted, run_training
 from tests.test_train import TINY
 
@@ -86,6 +85,8 @@ def test_train_packed_refuses_other_arguments_and_overwrites_on_request(tmp_path
 
 
 def test_a_locked_folder_is_refused_naming_its_writer(tmp_path, capsys):
+    from nas.runfolder import FolderLock
+
     with FolderLock(tmp_path / "run"):
         assert _train(tmp_path / "run") == 2
         err = capsys.readouterr().err
@@ -94,6 +95,8 @@ def test_a_locked_folder_is_refused_naming_its_writer(tmp_path, capsys):
 
 
 def test_a_lock_whose_holder_was_killed_is_not_stuck(tmp_path):
+    from nas.runfolder import FolderLock, RunFolderError
+
     holder = subprocess.Popen(
         [
             sys.executable,
