@@ -113,8 +113,10 @@ def test_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("groups", ["5-2", "a-b", "1,1", "-3"])
 def test_bad_group_ranges_are_one_line(tmp_path, capsys, groups):
-    code = main(["train", *_sets(), "--groups", groups, "--out", str(tmp_path / "run")])
+    grouped = _sets("sharing=groups", "m=32")  # every index named is a group of it
+    code = main(["train", *grouped, "--groups", groups, "--out", str(tmp_path / "run")])
     _one_line(capsys, code, "--groups")
+    assert not (tmp_path / "run").exists()
 
 
 def test_bad_seed_list_and_out_template_are_one_line(tmp_path, capsys):
