@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,21 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or "config" not in state:
         raise CheckpointError(f"{path}: not a nas checkpoint (no config in it)")
     return state
+
+
+def discard_foreign(path: Path, is_ours: Callable[[dict[str, Any]], bool], log) -> None:
+    """For --overwrite: remove the checkpoint at `path` unless it is readable and `is_ours`
+    (written for these arguments), so the run starts afresh instead of stopping. It is never
+    unpickled in full, so a hostile or old-format file (records as objects) is just dropped."""
+    if not path.exists():
+        return
+    try:
+        ours = is_ours(load_checkpoint(path))
+    except CheckpointError as err:
+        log(f"--overwrite: dropping unreadable {path} ({err})")
+        ours = False
+    if not ours:
+        path.unlink()
 
 
 def _reason(err: Exception) -> str:

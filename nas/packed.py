@@ -36,7 +36,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, save_checkpoint
+from nas.checkpoint import (
+    discard_foreign,
+    load_checkpoint,
+    records_to_rows,
+    rows_to_records,
+    save_checkpoint,
+)
 from nas.config import RunConfig
 from nas.evaluate import evaluate_scores
 from nas.records import Record, atomic_write_bytes, write_json, write_records
@@ -318,8 +324,8 @@ def run_packed_training(
         for s, d in todo:
             held.enter_context(FolderLock(d))
             claim(d, configs[s], overwrite)
-        if overwrite and ckpt.exists() and _pack_of(load_checkpoint(ckpt)) != pack:
-            ckpt.unlink()  # a packed checkpoint of other arguments is discarded, not refused
+        if overwrite:
+            discard_foreign(ckpt, lambda state: _pack_of(state) == pack, log)
         _train_pack(cfg, seeds, dirs, ckpt, log, device, data)
     return [d / "records.csv" for d in out_dirs]
 

@@ -22,7 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from nas import __version__
-from nas.checkpoint import load_checkpoint, records_to_rows, rows_to_records, save_checkpoint
+from nas.checkpoint import (
+    discard_foreign,
+    load_checkpoint,
+    records_to_rows,
+    rows_to_records,
+    save_checkpoint,
+)
 from nas.config import ConfigError, RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_children
@@ -328,14 +334,8 @@ def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag, overw
         if claim(out_dir, cfg.to_dict(), overwrite):  # another process finished it meanwhile
             return out_dir / "records.csv"
         if overwrite:
-            drop_foreign_checkpoint(ckpt, cfg.to_dict())
+            discard_foreign(ckpt, lambda state: state["config"] == cfg.to_dict(), log)
         return _train_locked(cfg, out_dir, ckpt, log, stop, device, data)
-
-
-def drop_foreign_checkpoint(ckpt: Path, config: dict[str, Any]) -> None:
-    """--overwrite: a resume file of another config is discarded, not refused."""
-    if ckpt.exists() and load_checkpoint(ckpt)["config"] != config:
-        ckpt.unlink()
 
 
 def _train_locked(cfg, out_dir: Path, ckpt: Path, log, stop: StopFlag, device, data) -> Path:

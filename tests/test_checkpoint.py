@@ -76,3 +76,16 @@ def test_snapshots_hold_only_tensors_and_plain_types(tmp_path):
     run_training(cfg, tmp_path, log=lambda *_: None)
     state = torch.load(tmp_path / "snapshots" / "epoch_1.pt", weights_only=True)
     assert state["config"] == cfg.to_dict() and state["epoch"] == 1
+
+
+def test_overwrite_drops_an_unreadable_resume_file_without_running_it(tmp_path, capsys):
+    """What a workflow job (--overwrite) does with a resume file it cannot read safely, such
+    as one from an older nas that stored records as objects: start afresh."""
+    marker, out = tmp_path / "pwned", tmp_path / "run"
+    out.mkdir()
+    _crafted(out / "resume.pt", marker)
+    assert (
+        main(["train", *_sets("epochs=1", "dense_last=1"), "--out", str(out), "--overwrite"]) == 0
+    )
+    assert not marker.exists() and (out / "records.csv").exists()
+    assert "dropping unreadable" in capsys.readouterr().out
