@@ -48,6 +48,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for the whole group
         os.replace(tmp, path)
+    except OSError as err:  # a full disk names no file: name the one being written
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

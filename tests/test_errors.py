@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import errno
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,12 +105,16 @@ def _writable(folder: Path) -> bool:
 
 
 def test_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
-    def full(path, data):
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    class FullDisk(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as the kernel: no file
 
-    monkeypatch.setattr("nas.checkpoint.atomic_write_bytes", full)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: os.close(fd) or FullDisk())
     code = main(["train", *_sets(), "--out", str(tmp_path / "run")])
-    _one_line(capsys, code, "No space left on device", str(tmp_path / "run" / "resume.pt"))
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    _one_line(capsys, code, "No space left on device", str(tmp_path / "run"))
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
 
 
 @pytest.mark.parametrize("groups", ["5-2", "a-b", "1,1", "-3"])
