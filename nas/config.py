@@ -14,13 +14,14 @@ from typing import Any
 
 import yaml
 
+from nas.data import Split
 from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace, partition
 
 ORDERS = ("fixed", "shuffled", "reshuffled")
 SHARINGS = ("all", "groups", "prefix")
 GRAD_CLEARS = ("zero", "none")
 VALIDATIONS = ("test", "holdout")
-DATASETS = ("cifar10", "digits")
+DATASETS = ("cifar10", "digits", "motifs")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
 
@@ -68,6 +69,10 @@ class RunConfig:
     eval_epochs: list[int] | str = "all"
     dense_last: int = 0
     eval_batch_size: int = 2000
+    # evaluations after single mini-batches (dense and finetune points) read only the first N
+    # validation images (0 = all, the paper): the CPU scale model's way to afford long windows
+    # while epoch points and the ground truth use the whole split
+    minibatch_eval_images: int = 0
     snapshot_epochs: list[int] = field(default_factory=list)
     # execution
     device: str = "auto"
@@ -101,6 +106,14 @@ class RunConfig:
         if self.eval_epochs == "last":
             return {self.epochs}
         return set(self.eval_epochs)
+
+    def eval_split(self, val: Split, kind: str) -> Split:
+        """The validation images a point of this kind is evaluated on (see
+        minibatch_eval_images)."""
+        n = self.minibatch_eval_images
+        if kind == "epoch" or not n or n >= len(val):
+            return val
+        return Split(val.images[:n], val.labels[:n])
 
     def batch_seed(self) -> int:
         """The seed of this run's mini-batch order and augmentation."""
@@ -198,7 +211,14 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
-    for key in ("init_seed", "order_seed", "partition_seed", "threads", "holdout"):
+    for key in (
+        "init_seed",
+        "order_seed",
+        "partition_seed",
+        "threads",
+        "holdout",
+        "minibatch_eval_images",
+    ):
         _check(getattr(cfg, key) >= 0, key, f"must be >= 0, got {getattr(cfg, key)}")
     _check(
         cfg.data_seed is None or (isinstance(cfg.data_seed, int) and cfg.data_seed >= 0),

@@ -10,6 +10,8 @@ Two data sets:
   normalised with the constants of the paper's code base (pt.darts).
 * ``digits``: scikit-learn's 8x8 digits, which ship with scikit-learn, so the whole pipeline can
   run offline (tests, smoke runs) without the CIFAR-10 archive.
+* ``motifs``: a procedurally generated 12x12 task (``nas.motifs``), made from a fixed seed, on
+  which the children differ by architecture: the CPU scale model of the study.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATASETS = ("cifar10", "digits")
+from nas import motifs
+
+DATASETS = ("cifar10", "digits", "motifs")
 VALIDATIONS = ("test", "holdout")
 
 # pt.darts (the paper's code base) normalises CIFAR-10 with these after ToTensor's /255.
@@ -208,6 +212,18 @@ def _digits_splits() -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]
     return train, test, mean, std
 
 
+def _motifs_splits() -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]]:
+    """The motifs task's fixed splits, normalised by the training split's channel statistics
+    (as digits and CIFAR-10). Returns (train, test, mean, std)."""
+    x_train, y_train, x_test, y_test = motifs.make_motifs()
+    x_train, x_test = torch.tensor(x_train), torch.tensor(x_test)  # copies: the cache stays
+    mean = tuple(float(v) for v in x_train.mean(dim=(0, 2, 3)))
+    std = tuple(float(v) for v in x_train.std(dim=(0, 2, 3), unbiased=False))
+    train = Split(_normalise(x_train, mean, std), torch.tensor(y_train))
+    test = Split(_normalise(x_test, mean, std), torch.tensor(y_test))
+    return train, test, mean, std
+
+
 # ----------------------------------------------------------------------------- loading
 
 
@@ -256,6 +272,10 @@ def load_dataset(
         test = _cifar10_split(root, train=False, download=download)
         n_classes, image_size, crop_padding = 10, 32, 4
         fill = _black(CIFAR10_MEAN, CIFAR10_STD)
+    elif name == "motifs":
+        train, test, mean, std = _motifs_splits()
+        n_classes, image_size, crop_padding = motifs.N_CLASSES, motifs.IMAGE_SIZE, 1
+        fill = None  # the images are noise around zero: pad with the mean, not "black"
     else:
         train, test, mean, std = _digits_splits()
         n_classes, image_size, crop_padding = 10, 8, 1
@@ -322,7 +342,11 @@ def augment(
     return padded[batch, chan, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-SIZES = {"cifar10": (50000, 10000), "digits": (1438, 359)}  # (train, test) images
+SIZES = {
+    "cifar10": (50000, 10000),
+    "digits": (1438, 359),
+    "motifs": (motifs.N_TRAIN, motifs.N_TEST),
+}  # (train, test) images
 
 
 def dataset_sizes(name: str, validation: str = "test", holdout: int = 5000) -> tuple[int, int]:

@@ -58,7 +58,11 @@ def run_finetune(
                 train_step(cfg, model, opt, x, y, child)
             with precision_context(cfg, data.val.labels.device):
                 acc, loss = evaluate_children(
-                    model, [child], data.val, cfg.eval_batch_size, cfg.channels_last
+                    model,
+                    [child],
+                    cfg.eval_split(data.val, "finetune"),
+                    cfg.eval_batch_size,
+                    cfg.channels_last,
                 )[child]
             records.append(Record("finetune", epoch, i, child if i else "", child, acc, loss))
         log(f"finetuned {child} from epoch {epoch} for {steps} steps: acc {acc:.4f}")

@@ -246,7 +246,12 @@ def build_packed(cfg: RunConfig, init_seeds: list[int], n_classes: int, device) 
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[list[Record]]:
     with precision_context(cfg, data.val.labels.device):
         acc, loss = evaluate_scores(
-            model, children, data.val, cfg.eval_batch_size, cfg.channels_last, model.n_models
+            model,
+            children,
+            cfg.eval_split(data.val, kind),
+            cfg.eval_batch_size,
+            cfg.channels_last,
+            model.n_models,
         )
     return [
         [

@@ -224,7 +224,10 @@ class Study:
         return self.family("different_seeds")[0]
 
     def long_run(self) -> str:
-        return self.share("fixed", 0, 0, epochs=int(self.exp["long"]["epochs"]))
+        """Figure 7's long share-all run: only its last mini-batches are read, so it evaluates
+        them and its final epoch, not every one of its (at paper scale 2000) epochs."""
+        epochs = int(self.exp["long"]["epochs"])
+        return self.share("fixed", 0, 0, epochs=epochs, tag="long", eval_epochs="last")
 
     def bn_runs(self) -> dict[float, list[str]]:
         bn = self.exp["bn_momentum"]
@@ -297,9 +300,11 @@ class Study:
         m = int(over.get("m", 1)) if over.get("sharing") == "groups" else 1
         children_per_run = self.n_children // m
         every = over.get("eval_epochs", "all")
-        evals = dense + (epochs if every == "all" else 1 if every == "last" else len(every))
+        epoch_evals = epochs if every == "all" else 1 if every == "last" else len(every)
+        dense_images = min(n_val, int(over.get("minibatch_eval_images", 0)) or n_val)
+        images = dense * dense_images + epoch_evals * n_val
         train_s = steps * batch / float(tp["train_images_per_s"])
-        eval_s = evals * children_per_run * n_val / float(tp["eval_child_images_per_s"])
+        eval_s = images * children_per_run / float(tp["eval_child_images_per_s"])
         return n_groups * (train_s + eval_s) / 3600.0
 
     def experiment_jobs(self) -> dict[str, list[str]]:

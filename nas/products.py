@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from nas import analysis, figures, metrics, reference
+from nas import analysis, figures, findings, metrics, reference
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
@@ -129,3 +129,50 @@ def figure6_children(config: dict, children: list[str]) -> list[str]:
         if child in group:
             return group
     raise ValueError(f"figures.group_child {child!r} is not a child of the search space")
+
+
+def findings_runs(inst: Instances, gt_path: str, config: dict) -> findings.Runs:
+    """Load every experiment the findings read; labels are '<experiment>:<key>' (see
+    workflow/rules/findings.smk)."""
+    fig = config.get("figures", {})
+    runs = findings.Runs(
+        gt=read_ground_truth(gt_path),
+        window=int(config.get("window", 64)),
+        last_epochs=int(config.get("last_epochs", 10)),
+        group_m=int(fig.get("group_m", 16)),
+        partition_seed=int(config["experiments"].get("groups", {}).get("partition_seed", 42)),
+    )
+    for label, instances in inst.items():
+        kind, _, key = label.partition(":")
+        if kind == "ground_truth":
+            runs.gt_instances = _final(instances)
+        elif kind == "family":
+            runs.families[key] = _load(instances)
+        elif kind == "groups":
+            grouping, m = _split_key(key)
+            runs.groups[(grouping, int(m))] = _load(instances)
+        elif kind == "prefix":
+            epochs, k = _split_key(key)
+            runs.prefix[(int(epochs), int(k))] = _load(instances)
+        elif kind == "finetune":
+            runs.finetune[int(key)] = analysis.load_instance(instances[0])
+        elif kind == "long":
+            runs.long = _load(instances)[0]
+        elif kind == "bn":
+            runs.bn[float(key)] = _load(instances)
+        elif kind == "sgd":
+            runs.sgd[float(key)] = _load(instances)[0]
+        else:
+            raise ValueError(f"findings: unknown input label {label!r}")
+    return runs
+
+
+def make_findings(inst: Instances, gt_path: str, csv_path: str, md_path: str, config: dict) -> None:
+    """results/findings.{csv,md}: every observation of the paper with its verdict on this run."""
+    runs = findings_runs(inst, gt_path, config)
+    header = (
+        f"Data set `{config.get('dataset')}`, {config.get('instances')} instances, window "
+        f"{runs.window} mini-batches, last {runs.last_epochs} epochs; ground truth "
+        f"`{config.get('ground_truth', 'trained')}`."
+    )
+    findings.write_findings(findings.evaluate(runs), csv_path, md_path, header)

@@ -219,7 +219,7 @@ class StopFlag:
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[Record]:
     with precision_context(cfg, data.val.labels.device):
         scores = evaluate_children(
-            model, children, data.val, cfg.eval_batch_size, cfg.channels_last
+            model, children, cfg.eval_split(data.val, kind), cfg.eval_batch_size, cfg.channels_last
         )
     return [Record(kind, epoch, step, trained, c, acc, loss) for c, (acc, loss) in scores.items()]
 
@@ -288,7 +288,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
             if done in eval_epochs:
                 new = (
                     [_as_epoch_records(ev, done) for ev in evaluated]
-                    if evaluated
+                    if evaluated and not cfg.minibatch_eval_images
                     else loop.evaluate("epoch", done, step, child)
                 )
                 for mine, part in zip(run.records, new, strict=True):

@@ -242,3 +242,43 @@ def test_augment_rejects_bad_input(batch):
         augment(batch[0], 1, _gen())
     with pytest.raises(ValueError):
         augment(batch, -1, _gen())
+
+
+# ----------------------------------------------------------------------------- motifs
+
+
+def test_motifs_are_made_deterministically_from_their_seed():
+    from nas import motifs
+
+    a = motifs.make_motifs(7)
+    b = motifs.make_motifs.__wrapped__(7)  # bypass the cache: really generated again
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], motifs.make_motifs.__wrapped__(8)[0])
+
+
+def test_motifs_load_balanced_with_the_declared_sizes():
+    from nas import motifs
+    from nas.data import dataset_sizes
+
+    data = load_dataset("motifs", "unused-root")
+    size = motifs.IMAGE_SIZE
+    assert data.train.images.shape == (motifs.N_TRAIN, 3, size, size)
+    assert (len(data.train), len(data.val)) == dataset_sizes("motifs")
+    assert data.train.labels.bincount().tolist() == [motifs.N_TRAIN // 10] * 10
+    assert data.val.labels.bincount().tolist() == [motifs.N_TEST // 10] * 10
+    # normalised by the training split's statistics
+    assert abs(float(data.train.images.mean())) < 1e-4
+    assert float(data.train.images.std()) == pytest.approx(1.0, abs=1e-3)
+    # loading twice gives equal tensors (the cached arrays were not normalised in place)
+    again = load_dataset("motifs", "unused-root")
+    assert torch.equal(again.train.images, data.train.images)
+
+
+def test_motif_bank_holds_distinct_shapes_of_equal_brightness():
+    from nas import motifs
+
+    bank = motifs.motif_bank(16, np.random.default_rng(0))
+    assert bank.shape == (16, motifs.MOTIF_SIZE, motifs.MOTIF_SIZE)
+    assert set(bank.reshape(16, -1).sum(axis=1).tolist()) == {float(motifs.LIT)}
+    assert len({m.tobytes() for m in bank}) == 16

@@ -223,3 +223,21 @@ def test_batches_follow_the_init_seed_unless_a_data_seed_is_set():
     assert not torch.equal(first_batch(init_seed=0), first_batch(init_seed=1))
     assert torch.equal(first_batch(init_seed=1), first_batch(init_seed=2, data_seed=1))
     assert torch.equal(first_batch(init_seed=0, data_seed=7), first_batch(init_seed=1, data_seed=7))
+
+
+def test_minibatch_points_read_the_first_images_and_epoch_points_all(tmp_path):
+    """minibatch_eval_images: dense points on a prefix of the validation split (accuracy in
+    steps of 1/N), the final epoch point still on all of it; 0 reuses the last dense point."""
+    cfg = tiny_config(epochs=1, dense_last=2, minibatch_eval_images=50)
+    run_training(cfg, tmp_path / "sub", log=lambda *_: None)
+    df = read_records(tmp_path / "sub" / "records.csv")
+    dense, epoch = df[df.point_kind == "dense"], df[df.point_kind == "epoch"]
+    assert ((dense.accuracy * 50).round(6) % 1 == 0).all()
+    full = tiny_config(epochs=1, dense_last=2)
+    run_training(full, tmp_path / "all", log=lambda *_: None)
+    ref = read_records(tmp_path / "all" / "records.csv")
+    ref_epoch = ref[ref.point_kind == "epoch"].set_index("child").accuracy
+    # the same weights at the end: the epoch point is the full-split evaluation
+    pd.testing.assert_series_equal(epoch.set_index("child").accuracy, ref_epoch)
+    last = dense[dense.step == dense.step.max()].set_index("child").accuracy
+    assert not last.equals(ref_epoch)

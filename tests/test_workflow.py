@@ -143,6 +143,13 @@ def test_reduced_quick_preset_end_to_end(repo):
     )
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert (res / "report.html").stat().st_size > 10000
+    findings = pd.read_csv(res / "findings.csv")
+    assert len(findings) >= 15
+    assert set(findings.verdict) <= {"supported", "contradicted", "inconclusive"}
+    known = findings.dropna(subset=["ours", "ci_low", "ci_high"])
+    assert (known.ci_low <= known.ci_high).all() and len(known) >= 10
+    means = known[known.unit == "instances"]  # a mean lies inside its percentile interval
+    assert ((means.ci_low <= means.ours + 1e-9) & (means.ours <= means.ci_high + 1e-9)).all()
 
 
 HOSTILE = "da ta; touch {m} $(touch {m}) `touch {m}` 'q\" #x & touch {m} | cat"

@@ -136,7 +136,7 @@ def all_targets():
         out += table_files(name)
     for name in enabled_figures():
         out += figure_files(name)
-    return out
+    return out + [f"{RESULTS}/findings.csv", f"{RESULTS}/findings.md"]
 
 
 # What each table or figure reads: {label: [instance: [records file, ...], ...]}. The
@@ -157,11 +157,11 @@ def product_params(wildcards):
     return PRODUCTS[wildcards.name]()
 
 
-def product_inputs(wildcards):
-    files = [
-        f
-        for insts in product_params(wildcards).values()
-        for inst in insts
-        for f in inst
-    ]
+def product_files(name):
+    """The job outputs and the ground truth that a product reads."""
+    files = [f for insts in PRODUCTS[name]().values() for inst in insts for f in inst]
     return producers(files) + [GROUND_TRUTH]
+
+
+def product_inputs(wildcards):
+    return product_files(wildcards.name)
