@@ -209,7 +209,7 @@ def _obs3(runs: Runs) -> Evidence | None:
         matrix = analysis.epoch_matrix(inst)
         rows = analysis._last_rows(matrix, min(runs.last_epochs, len(matrix)), "last epochs")
         values.append(metrics.s_tau(analysis._rows(rows))["mean"])
-    return Evidence(values, stats.Claim("<", _gt_s_tau(runs)), "instances", paper=0.51)
+    return Evidence(values, stats.Claim("<", _gt_s_tau(runs)), "instances", paper=0.5310)
 
 
 # --------------------------------------------------------------------------- Section 4
@@ -432,7 +432,8 @@ def _finetune_gain(runs: Runs) -> Evidence | None:
         return None
     taus = _finetune_taus(runs, max(runs.finetune))
     values = list(taus.iloc[1:] - taus.iloc[0])
-    return Evidence(values, stats.Claim(">", 0.0), "finetune steps", paper=0.8 - 0.5)
+    # paper: "close to 0.8" after finetuning from epoch 200, against Table 2's 0.4567 before
+    return Evidence(values, stats.Claim(">", 0.0), "finetune steps", paper=0.8 - 0.4567)
 
 
 @finding(
