@@ -399,7 +399,10 @@ def test_slurm_dry_run_shows_the_packed_job_count(tmp_path, seeds, rule, jobs):
 # -- live cluster -----------------------------------------------------------------------------
 
 JOB_SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
-TRAIN_CMD = re.compile(r"Shell command: (nas train .* --out results/runs/(\S+)) > (\S+) 2>&1")
+# the rule's flags (--overwrite --die-with-parent) follow --out
+TRAIN_CMD = re.compile(
+    r"Shell command: (nas train .* --out results/runs/(\S+)(?: --[a-z-]+)*) > (\S+) 2>&1"
+)
 RUN_ID = re.compile(r"SLURM run ID: (\S+)")
 
 
