@@ -14,14 +14,12 @@ from typing import Any
 
 import yaml
 
-from nas.data import Split
+from nas.data import DATASETS, VALIDATIONS, Split
 from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace, partition
 
 ORDERS = ("fixed", "shuffled", "reshuffled")
 SHARINGS = ("all", "groups", "prefix")
 GRAD_CLEARS = ("zero", "none")
-VALIDATIONS = ("test", "holdout")
-DATASETS = ("cifar10", "digits", "motifs")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
 

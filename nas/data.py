@@ -204,24 +204,26 @@ def _digits_splits() -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]
     n_test = round(DIGITS_TEST_FRACTION * len(y))
     test_idx = torch.from_numpy(np.sort(perm[:n_test]))
     train_idx = torch.from_numpy(np.sort(perm[n_test:]))
-    x_train, x_test = x[train_idx], x[test_idx]
+    return _normalised_splits(x[train_idx], y[train_idx], x[test_idx], y[test_idx])
+
+
+def _normalised_splits(
+    x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor
+) -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]]:
+    """Both splits normalised in place by the training split's channel mean and population
+    std. Returns (train, test, mean, std)."""
     mean = tuple(float(v) for v in x_train.mean(dim=(0, 2, 3)))
     std = tuple(float(v) for v in x_train.std(dim=(0, 2, 3), unbiased=False))
-    train = Split(_normalise(x_train, mean, std), y[train_idx])
-    test = Split(_normalise(x_test, mean, std), y[test_idx])
+    train = Split(_normalise(x_train, mean, std), y_train)
+    test = Split(_normalise(x_test, mean, std), y_test)
     return train, test, mean, std
 
 
 def _motifs_splits() -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]]:
     """The motifs task's fixed splits, normalised by the training split's channel statistics
     (as digits and CIFAR-10). Returns (train, test, mean, std)."""
-    x_train, y_train, x_test, y_test = motifs.make_motifs()
-    x_train, x_test = torch.tensor(x_train), torch.tensor(x_test)  # copies: the cache stays
-    mean = tuple(float(v) for v in x_train.mean(dim=(0, 2, 3)))
-    std = tuple(float(v) for v in x_train.std(dim=(0, 2, 3), unbiased=False))
-    train = Split(_normalise(x_train, mean, std), torch.tensor(y_train))
-    test = Split(_normalise(x_test, mean, std), torch.tensor(y_test))
-    return train, test, mean, std
+    arrays = motifs.make_motifs()
+    return _normalised_splits(*(torch.tensor(a) for a in arrays))  # copies: the cache stays
 
 
 # ----------------------------------------------------------------------------- loading
