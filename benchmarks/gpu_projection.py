@@ -29,30 +29,18 @@ import json
 import math
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from nas.config import RunConfig
 from nas.data import Split
 from nas.evaluate import evaluate_scores
+from nas.opcount import operator_calls
 from nas.packed import build_packed, packed_train_step
 from nas.supernet import build_supernet
 from nas.train import make_optimizer, train_step
 
 BATCH, N_TRAIN, N_VAL, EPOCHS, DENSE = 256, 50_000, 10_000, 200, 128
 COUNT_BATCH = 8  # FLOPs are linear in the batch: count on a small one, scale up
-
-
-class KernelCount(TorchDispatchMode):
-    """Counts aten ops (each is at least one kernel launch on a GPU)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.n = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.n += 1
-        return func(*args, **(kwargs or {}))
 
 
 def _flops(fn) -> float:
@@ -66,10 +54,8 @@ def _flops(fn) -> float:
 
 
 def _kernels(fn) -> int:
-    counter = KernelCount()
-    with counter:
-        fn()
-    return counter.n
+    """Kernel-launching operator calls of fn (nas.opcount, torch.profiler)."""
+    return sum(operator_calls(fn).values())
 
 
 def train_step_cost(pack: int) -> tuple[float, int]:
@@ -98,21 +84,23 @@ def train_step_cost(pack: int) -> tuple[float, int]:
 
 
 def eval_cost(eval_batch: int) -> tuple[float, int]:
-    """(FLOPs, kernels) of evaluating all 64 children on N_VAL images with the engine."""
+    """(FLOPs, kernels) of evaluating all 64 children on N_VAL images with the GPU's engine
+    (nas.engine_batched), one pass per `eval_batch` images: it assumes the GPU holds a pass
+    of that many images (`nas bench` on a GPU reports the pass it takes and its peak)."""
     cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
     model = build_supernet(cfg, 10)
+    children = cfg.run_children()
     gen = torch.Generator().manual_seed(0)
     val = Split(
         torch.randn(COUNT_BATCH, 3, 32, 32, generator=gen),
         torch.randint(0, 10, (COUNT_BATCH,), generator=gen),
     )
 
-    def run():
-        return evaluate_scores(model, cfg.run_children(), val, COUNT_BATCH)
+    def run():  # one pass: COUNT_BATCH is below the GPU's images per pass
+        return evaluate_scores(model, children, val, COUNT_BATCH, engine="batched")
 
     flops, kernels = _flops(run), _kernels(run)
-    batches = math.ceil(N_VAL / eval_batch)
-    return flops * N_VAL / COUNT_BATCH, kernels * batches
+    return flops * N_VAL / COUNT_BATCH, kernels * math.ceil(N_VAL / eval_batch)
 
 
 def seconds(flops: float, kernels: int, args) -> float:

@@ -6,7 +6,10 @@ them, so the evaluation runs with realistic BN running statistics (an untrained 
 activations shrink towards denormal floats, which are slow on CPUs).
 
 * train: nas.train.train_step (channels-last by default), img/s.
-* eval: nas.evaluate.evaluate_children over all 64 children, child-img/s.
+* eval: nas.evaluate.evaluate_children over all 64 children, child-img/s, with the engine
+  the device gets by default, then with each engine (memo, batched), each with its operator
+  calls for one batch of the evaluation batch size (nas.opcount: what a GPU would launch);
+  and the operator calls of one training step.
 * packed (K > 0): K models packed along channels (nas.packed), model-img/s, next to K
   sequential single-model runs (= train img/s).
 * plain: the straightforward path: NCHW, nas.ops.reference_kernels (no fast paths,
@@ -28,7 +31,15 @@ import torch
 
 from nas.config import RunConfig
 from nas.data import Split
-from nas.evaluate import evaluate_child_plain, evaluate_children, evaluate_scores
+from nas.engine_batched import BatchedEngine
+from nas.evaluate import (
+    ENGINES,
+    engine_for,
+    evaluate_child_plain,
+    evaluate_children,
+    evaluate_scores,
+)
+from nas.opcount import operator_calls
 from nas.ops import reference_kernels
 from nas.supernet import build_supernet
 from nas.train import make_optimizer, precision_context, resolve_device, train_step
@@ -49,6 +60,47 @@ def _timed(fn, device: torch.device) -> float:
 
 def _best(fn, device: torch.device, repeats: int) -> float:
     return min(_timed(fn, device) for _ in range(max(1, repeats)))
+
+
+def _engines(model, children, val, batch_size, channels_last, repeats, eval_children) -> dict:
+    """Each evaluation engine: its throughput over all children, and its operator calls
+    (nas.opcount) for one pass over all children (one pass of the batched engine's images),
+    counted in one thread (the profiler sees only the calling thread); on a GPU also each
+    engine's peak memory."""
+    dev = val.labels.device
+    per_pass = BatchedEngine(model, children).images_per_pass(batch_size, val.images)
+    one_batch = Split(val.images[:per_pass], val.labels[:per_pass])
+    out: dict[str, Any] = {"eval_batched_images_per_pass": per_pass}
+    threads = torch.get_num_threads()
+    for name in ENGINES:
+
+        def run(v=val, name=name):
+            eval_children(model, children, v, batch_size, channels_last, name)
+
+        run()  # warm-up: allocations, kernel set-up
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        t = _best(run, dev, repeats)
+        out[f"eval_{name}_child_images_per_s"] = round(len(children) * len(val) / t, 1)
+        if dev.type == "cuda":
+            out[f"eval_{name}_peak_mib"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
+        torch.set_num_threads(1)
+        try:
+            calls = operator_calls(lambda n=name: run(one_batch, n))
+        finally:
+            torch.set_num_threads(threads)
+        out[f"eval_{name}_operator_calls"] = sum(calls.values())
+    out["eval_operator_calls_memo_vs_batched"] = round(
+        out["eval_memo_operator_calls"] / out["eval_batched_operator_calls"], 2
+    )
+    return out
+
+
+def _train_operator_calls(cfg, model, opt, x, y, child: str, dev) -> dict:
+    """Operator calls of one training step (forward, backward, optimizer step)."""
+    calls = operator_calls(lambda: train_step(cfg, model, opt, x, y, child))
+    _sync(dev)
+    return {"train_step_operator_calls": sum(calls.values())}
 
 
 def bench(
@@ -164,7 +216,12 @@ def bench(
         dev,
         repeats,
     )
+    out["eval_engine"] = engine_for(dev).__name__
     out["eval_child_images_per_s"] = round(len(children) * eval_images / t, 1)
+    out.update(
+        _engines(model, children, val, eval_batch_size, channels_last, repeats, eval_children)
+    )
+    out.update(_train_operator_calls(cfg, model, opt, x, y, children[5], dev))
     if plain:
         out["speedup_train_vs_plain"] = round(
             out["train_images_per_s"] / out["plain_train_images_per_s"], 2

@@ -126,7 +126,9 @@ class Eager:
     def module(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return m(x)
 
-    def op(self, op: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def op(self, edge: nn.ModuleDict, name: str, x: torch.Tensor) -> torch.Tensor:
+        op = edge[name]
+
         def xr() -> torch.Tensor:
             hit = self._relu.get(id(x))
             if hit is None:
@@ -166,15 +168,17 @@ class Cell(nn.Module):
     def forward(self, x: torch.Tensor, child_ops: list[str]) -> torch.Tensor:
         return self.run(x, child_ops, Eager())
 
-    def run(self, x, child_ops: list[str], ev):
-        """The cell's computation through evaluator `ev` (`Eager`, or nas.evaluate's
-        memoising one, whose values are handles): one definition for both."""
+    def run(self, x, child_ops, ev):
+        """The cell's computation through evaluator `ev`: `Eager` for one child (`child_ops`
+        names an op per edge), or nas.evaluate's `Batched` for all children at once (values
+        are stacked rows, `child_ops` holds a tuple of op names per edge): one definition
+        of the cell for both."""
         states = [ev.module(self.preprocess, x)]
         for j in range(1, self.n_nodes + 1):
             node = None
             for e, (i, target) in enumerate(self.edges_ij):
                 if target == j:
-                    out = ev.op(self.edges[e][child_ops[e]], states[i])
+                    out = ev.op(self.edges[e], child_ops[e], states[i])
                     node = out if node is None else ev.add(node, out)
             states.append(node)
         return ev.cat(states[1:], self.pack)
@@ -211,6 +215,7 @@ class SuperNet(nn.Module):
         self.space = space
         self.child_names = list(children)
         self.n_cells = n_cells
+        self.cell_channels = cell_channels  # per model (nas.packed multiplies the tensors)
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, 3, 1, 1, bias=False),
             nn.BatchNorm2d(stem_channels, momentum=bn_momentum),
@@ -271,13 +276,12 @@ class SuperNet(nn.Module):
         if len(self.child_cells):
             for cell in self.child_cells[child]:
                 h = cell(h, ops)
-        h = self.gap(h).flatten(1)
-        head = (
-            self.classifier[child]
-            if isinstance(self.classifier, nn.ModuleDict)
-            else self.classifier
-        )
-        return head(h)
+        return self.head(child)(self.gap(h).flatten(1))
+
+    def head(self, child: str) -> nn.Module:
+        """The classifier `child` uses: its own under prefix sharing, else the shared one."""
+        c = self.classifier
+        return c[child] if isinstance(c, nn.ModuleDict) else c
 
 
 def build_supernet(cfg, n_classes: int, in_channels: int = 3) -> SuperNet:
