@@ -210,8 +210,11 @@ def _prefix_first_above(runs: Runs) -> list[tuple[str, Ours]] | None:
     firsts = analysis.first_above(analysis.prefix_curve(insts, runs.gt), PREFIX_THRESHOLD)
     out = []
     for row in firsts.itertuples():
-        share = "never" if math.isnan(row.first_epoch) else f"{row.first_epoch / longest:.2f}"
-        note = f"of {longest} epochs (fraction {share}; paper: over 0.5)"
+        if math.isnan(row.first_epoch):
+            note = f"never above {PREFIX_THRESHOLD} in {longest} epochs"
+        else:
+            note = f"{row.first_epoch / longest:.2f} of the {longest}-epoch run"
+        note += " (paper: over 0.5 of the run)"
         n = len(insts[(longest, row.k)])
         ours = Ours(row.first_epoch, row.first_epoch, n, note, paper=row.k == 0)
         out.append((f"_k{row.k}", ours))

@@ -29,7 +29,7 @@ def test_prefix_bound_is_the_first_epoch_above_the_threshold_per_k():
     table = intext.table(runs).set_index("id")
     k0, k2 = table.loc["s43_prefix_first_above_k0"], table.loc["s43_prefix_first_above_k2"]
     assert k0.ours_low == k0.ours_high == 30 and k0.n == 2 and k0.paper_low == 1000
-    assert "0.75" in k0.note  # 30 of 40 epochs
+    assert "0.75 of the 40-epoch run" in k0.note
     assert math.isnan(k2.ours_low) and k2.paper == "" and math.isnan(k2.paper_low)
     assert "never" in k2.note
 
