@@ -31,14 +31,18 @@ __all__ = [
     "FAMILIES",
     "as_gt",
     "beside_paper",
+    "different_epochs_instance",
     "dense_matrix",
     "epoch_matrix",
     "final_accuracy",
     "finetune_matrix",
+    "first_above",
     "gt_tau_curve",
     "load_instance",
+    "prefix_curve",
     "rank_matrix",
     "s_tau_per_epoch",
+    "snapshot_matrix",
     "table1",
     "table2",
     "table3a",
@@ -98,6 +102,18 @@ def finetune_matrix(records: pd.DataFrame) -> pd.DataFrame:
     if len(epochs) > 1:
         raise ValueError(f"finetune records hold several snapshot epochs {epochs}; split them")
     return _complete(to_wide(sub, "finetune", index="step"), "finetune points")
+
+
+def snapshot_matrix(inst: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The shared weights' mini-batches leading to the snapshot of ``epoch``: rows = steps
+    counted from the snapshot (..., -1, 0; 0 = the snapshot itself, where finetuning starts
+    at its own step 0), columns = children."""
+    sub = inst[(inst["point_kind"] == "snapshot") & (inst["epoch"] == epoch)]
+    if sub.empty:
+        raise ValueError(f"no snapshot points before epoch {epoch}; is snapshot_dense 0?")
+    wide = _complete(to_wide(sub, "snapshot", index="step"), "snapshot points")
+    wide.index = wide.index - wide.index.max()
+    return wide
 
 
 def final_accuracy(inst: pd.DataFrame) -> pd.Series:
@@ -249,7 +265,10 @@ def table1(
     compares independently trained runs (NaN if ``gt_instances`` is None). ``different_epochs``
     compares the last ``last_epochs`` epoch ranks within one "different orders (shuffle)"
     instance; as the paper shows "the median number among instances", it reports the instance
-    whose S-Tau is the (lower) median. ``n`` is the number of ranks compared.
+    whose S-Tau is the (lower) median, its Max and Min from that same instance. Two other
+    readings follow it (``different_epochs_median_all``: each column's median over all
+    instances; ``different_epochs_mean_all``: their mean). ``n`` is the number of ranks
+    compared (per instance, for the different-epochs rows).
     """
     names = _check_families(families)
     rows = []
@@ -284,10 +303,31 @@ def table1(
             )
             for inst in families[SHUFFLE]
         ]
-        rows.append(per_instance[_lower_median([r["s_tau"] for r in per_instance])])
+        chosen = per_instance[_lower_median([r["s_tau"] for r in per_instance])]
+        rows += [chosen, *_other_readings(per_instance, ["s_tau", "max_tau", "min_tau"])]
 
     out = pd.DataFrame(rows, columns=["experiment", "s_tau", "max_tau", "min_tau", "n"])
     return out.astype({"n": int})
+
+
+DIFFERENT_EPOCHS_READINGS = {
+    "different_epochs_median_all": np.median,
+    "different_epochs_mean_all": np.mean,
+}
+
+
+def _other_readings(per_instance: Sequence[dict], columns: Sequence[str]) -> list[dict]:
+    """The "different epochs" row read two other ways the paper's text allows (it states
+    neither): each column's median over all instances, and each column's mean over them.
+    ``n`` stays the number of epochs per instance."""
+    return [
+        {
+            "experiment": name,
+            **{c: float(reduce([r[c] for r in per_instance])) for c in columns},
+            "n": per_instance[0]["n"],
+        }
+        for name, reduce in DIFFERENT_EPOCHS_READINGS.items()
+    ]
 
 
 # --------------------------------------------------------------------------- Table 2
@@ -319,7 +359,7 @@ def table2(
     independently trained run with ``gt`` (NaN if ``gt_instances`` is None);
     ``different_epochs`` uses the last ``last_epochs`` epochs of ONE "different orders
     (shuffle)" instance, the one whose final GT-Tau is the (lower) median, like the paper's
-    "one instance ... with final GT-Tau 0.47".
+    "one instance ... with final GT-Tau 0.47"; then the two other readings of Table 1.
     """
     names = _check_families(families)
     gt = as_gt(gt)
@@ -334,13 +374,25 @@ def table2(
 
     if SHUFFLE in families:
         insts = families[SHUFFLE]
-        final_taus = [_tau_tnr(final_accuracy(inst), gt)[0] for inst in insts]
-        chosen = insts[_lower_median(final_taus)]
-        last = _last_rows(epoch_matrix(chosen), last_epochs, "different_epochs")
-        rows.append(_t2_row("different_epochs", _rows(last), gt))
+        per_instance = [
+            _t2_row(
+                "different_epochs",
+                _rows(_last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                gt,
+            )
+            for inst in insts
+        ]
+        rows.append(per_instance[different_epochs_instance(insts, gt)])
+        rows += _other_readings(per_instance, _T2_COLUMNS)
 
     out = pd.DataFrame(rows, columns=["experiment", *_T2_COLUMNS, "n"])
     return out.astype({"n": int})
+
+
+def different_epochs_instance(insts: Sequence[pd.DataFrame], gt: pd.DataFrame) -> int:
+    """Table 2's "different epochs" instance: the one whose final GT-Tau is the (lower)
+    median, as the paper takes "one instance ... with final GT-Tau 0.47"."""
+    return _lower_median([_tau_tnr(final_accuracy(inst), gt)[0] for inst in insts])
 
 
 # --------------------------------------------------------------------------- Tables 3 and 4
@@ -433,6 +485,45 @@ def table3b(t4: pd.DataFrame) -> pd.DataFrame:
     cols = ["k", "gt_tau_mean64", "gt_tau_mean64_std", "gt_tau_std64", "gt_tau_std64_std"]
     cols += ["n"] if "n" in t4.columns else []
     return t4.loc[t4["epochs"] == t4["epochs"].max(), cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- prefix over epochs
+
+PREFIX_CURVE_COLUMNS = ["run_epochs", "k", "epoch", "gt_tau_mean", "gt_tau_std", "n"]
+
+
+def prefix_curve(
+    prefix: dict[tuple[int, int], list[pd.DataFrame]], gt: pd.DataFrame
+) -> pd.DataFrame:
+    """GT-Tau of the epoch points of prefix runs (Section 4.3's climb over epochs): per run
+    length, k and evaluated epoch, mean and population std over instances. Tidy, sorted."""
+    rows = []
+    for (run_epochs, k), insts in sorted(prefix.items()):
+        curves = pd.concat([gt_tau_curve(epoch_matrix(i), gt) for i in insts], axis=1)
+        for epoch, taus in curves.dropna().iterrows():
+            mean, std = metrics.mean_std(list(taus))
+            rows.append(
+                {
+                    "run_epochs": int(run_epochs),
+                    "k": int(k),
+                    "epoch": int(epoch),
+                    "gt_tau_mean": mean,
+                    "gt_tau_std": std,
+                    "n": len(taus),
+                }
+            )
+    return pd.DataFrame(rows, columns=PREFIX_CURVE_COLUMNS)
+
+
+def first_above(curve: pd.DataFrame, threshold: float = 0.6) -> pd.DataFrame:
+    """Per run length and k, the first evaluated epoch whose mean GT-Tau exceeds
+    ``threshold`` (NaN if none does): "takes over 1000 epochs to climb up to above 0.6"."""
+    rows = []
+    for (run_epochs, k), part in curve.groupby(["run_epochs", "k"], sort=True):
+        above = part.loc[part["gt_tau_mean"] > threshold, "epoch"]
+        first = float(above.min()) if len(above) else math.nan
+        rows.append({"run_epochs": run_epochs, "k": k, "first_epoch": first})
+    return pd.DataFrame(rows, columns=["run_epochs", "k", "first_epoch"])
 
 
 # --------------------------------------------------------------------------- Table 5

@@ -16,6 +16,16 @@ import pandas as pd
 Point = tuple[str, int, int]  # (point_kind, epoch, step)
 
 
+def snapshot_steps(snapshot_epochs: list[int], n: int, steps_per_epoch: int) -> dict[int, int]:
+    """Step -> snapshot epoch, for the last `n` mini-batches before each snapshot: the points
+    Figure 4 draws solid (all children sharing one copy) before its finetuning part."""
+    out: dict[int, int] = {}
+    for epoch in sorted(snapshot_epochs):
+        end = int(epoch) * steps_per_epoch
+        out.update({s: int(epoch) for s in range(max(1, end - n + 1), end + 1)})
+    return out
+
+
 def expected_points(info: dict[str, Any]) -> set[Point]:
     """Every (point_kind, epoch, step) that training evaluates, as nas.train.run_loop does."""
     cfg, total = info["config"], int(info["total_steps"])
@@ -28,7 +38,9 @@ def expected_points(info: dict[str, Any]) -> set[Point]:
         evals = [epochs]
     points = {("epoch", int(e), int(e) * spe) for e in evals}
     dense = range(total - dense_last + 1, total + 1)
-    return points | {("dense", (s - 1) // spe + 1, s) for s in dense}
+    points |= {("dense", (s - 1) // spe + 1, s) for s in dense}
+    snaps = snapshot_steps(cfg.get("snapshot_epochs", []), int(cfg.get("snapshot_dense", 0)), spe)
+    return points | {("snapshot", epoch, s) for s, epoch in snaps.items()}
 
 
 def check_complete(path: str | Path, df: pd.DataFrame) -> None:

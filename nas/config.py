@@ -72,6 +72,9 @@ class RunConfig:
     # while epoch points and the ground truth use the whole split
     minibatch_eval_images: int = 0
     snapshot_epochs: list[int] = field(default_factory=list)
+    # all children evaluated after each of the last N mini-batches before every snapshot
+    # (point kind "snapshot"): Figure 4's shared curve leading into its finetuning
+    snapshot_dense: int = 0
     # execution
     device: str = "auto"
     channels_last: bool = True
@@ -209,6 +212,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
+    _check(cfg.snapshot_dense >= 0, "snapshot_dense", "must be >= 0")
     for key in (
         "init_seed",
         "order_seed",
@@ -240,12 +244,20 @@ def validate(cfg: RunConfig) -> RunConfig:
 
 
 def check_dense_window(cfg: RunConfig, steps_per_epoch: int) -> None:
-    """The dense window must fit in the run; needs the data set size, so checked at load."""
+    """The dense windows must fit in the run (the one at its end, and the one before its first
+    snapshot); needs the data set size, so checked at load."""
     total = cfg.epochs * steps_per_epoch
     _check(
         cfg.dense_last <= total,
         "dense_last",
         f"window of {cfg.dense_last} mini-batches is longer than the run ({total})",
+    )
+    first = min(cfg.snapshot_epochs, default=cfg.epochs) * steps_per_epoch
+    _check(
+        cfg.snapshot_dense <= first,
+        "snapshot_dense",
+        f"window of {cfg.snapshot_dense} mini-batches is longer than the run before its first "
+        f"snapshot ({first})",
     )
 
 

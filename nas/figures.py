@@ -37,6 +37,7 @@ __all__ = [
     "figure7",
     "figure8",
     "figure9",
+    "prefix_curve",
 ]
 
 FAMILY_LABELS = {
@@ -168,30 +169,60 @@ def figure2(
     gt_epoch_instances: list[pd.DataFrame] | None,
     out: str | Path,
     names: Sequence[str] = ("different_seeds", "different_orders_shuffle"),
+    epochs: Sequence[int] | None = None,
 ) -> list[Path]:
+    """Figure 2, written as PNG and PDF (see draw_figure2)."""
+    return _save(draw_figure2(families, gt_epoch_instances, names, epochs), out)
+
+
+def draw_figure2(
+    families: dict[str, list[pd.DataFrame]],
+    gt_epoch_instances: list[pd.DataFrame] | None,
+    names: Sequence[str] = ("different_seeds", "different_orders_shuffle"),
+    epochs: Sequence[int] | None = None,
+) -> Figure:
     """Figure 2: S-Tau after every epoch (over a family's instances, at epochs all evaluated).
 
     ``names`` picks the families drawn (the paper shows seeds and shuffle; absent ones are
-    skipped). The ground-truth curve needs per-epoch accuracy of independently trained runs, so
-    it takes ``gt_epoch_instances``: wide epoch matrices (rows = epochs, columns = children, as
-    ``analysis.epoch_matrix`` returns); None draws no ground-truth curve.
+    skipped). ``epochs`` = (first, last) limits the curves to the paper's range (120-200: the
+    last epochs, where the instability is read; config figures.figure2_epochs); None draws
+    every evaluated epoch. The ground-truth curve needs per-epoch accuracy of independently
+    trained runs, so it takes ``gt_epoch_instances``: wide epoch matrices (rows = epochs,
+    columns = children, as ``analysis.epoch_matrix`` returns); None draws no ground truth.
     """
+    curves = {
+        FAMILY_LABELS.get(name, name): [analysis.epoch_matrix(i) for i in families[name]]
+        for name in names
+        if name in families
+    }
+    if gt_epoch_instances is not None:
+        curves["Ground truth"] = gt_epoch_instances
     fig = _new_figure(5, 3.5)
     ax = fig.add_subplot()
-    for name in names:
-        if name not in families:
-            continue
-        curve = analysis.s_tau_per_epoch([analysis.epoch_matrix(i) for i in families[name]])
-        ax.plot(curve.index, curve["s_tau"], label=FAMILY_LABELS.get(name, name))
-    if gt_epoch_instances is not None:
-        curve = analysis.s_tau_per_epoch(gt_epoch_instances)
-        ax.plot(curve.index, curve["s_tau"], label="Ground truth", color="black")
+    for label, matrices in curves.items():
+        curve = _epoch_range(analysis.s_tau_per_epoch(matrices), epochs)
+        color = "black" if label == "Ground truth" else None
+        ax.plot(curve.index, curve["s_tau"], label=label, color=color)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Epochs")
     ax.set_ylabel("S-Tau")
     ax.set_title("S-Tau after every epoch")
     ax.legend()
-    return _save(fig, out)
+    return fig
+
+
+def _epoch_range(curve: pd.DataFrame, epochs: Sequence[int] | None) -> pd.DataFrame:
+    """The rows of an epoch-indexed curve within [first, last]; an empty range is an error."""
+    if epochs is None:
+        return curve
+    first, last = epochs
+    within = curve.loc[(curve.index >= first) & (curve.index <= last)]
+    if within.empty:
+        raise ValueError(
+            f"figure2 epochs {first}-{last} hold no epoch that all instances evaluated "
+            f"(they evaluated {list(curve.index)}); see figures.figure2_epochs"
+        )
+    return within
 
 
 def _rank_boxes(ax: Axes, ranks: pd.DataFrame, order: list[str], title: str) -> None:
@@ -231,41 +262,68 @@ def figure3(
     return _save(fig, out)
 
 
-def figure4(finetune: dict[int, pd.DataFrame], gt: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Figure 4: finetuning every child alone from super-net snapshots.
+def figure4(
+    finetune: dict[int, pd.DataFrame],
+    gt: pd.DataFrame,
+    out: str | Path,
+    shared: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Figure 4, written as PNG and PDF (see draw_figure4)."""
+    return _save(draw_figure4(finetune, gt, shared), out)
 
-    One column per snapshot epoch (keys, ascending): top, each child's accuracy per finetuning
-    mini-batch; bottom, GT-Tau per mini-batch. Step 0 is the shared snapshot (circled on the
-    GT-Tau curve); later steps train each child alone and are dotted, as the paper draws the
-    independent part. The super-net's own (solid) history is not part of finetune records.
+
+def draw_figure4(
+    finetune: dict[int, pd.DataFrame], gt: pd.DataFrame, shared: pd.DataFrame | None = None
+) -> Figure:
+    """Figure 4: the shared super-net up to each snapshot, then every child finetuned alone.
+
+    One column per snapshot epoch (keys, ascending): top, each child's accuracy per
+    mini-batch; bottom, GT-Tau per mini-batch. x counts mini-batches from the snapshot: the
+    solid part (x <= 0) is the source run's own snapshot points (``shared``, its records; point
+    kind "snapshot"), where all children share one copy; the dotted part (x >= 0) is
+    finetuning, each child alone, as the paper draws them. Step 0 of both is the snapshot
+    (circled on the GT-Tau curve). Without ``shared`` only the dotted part is drawn.
     """
     if not finetune:
         raise ValueError("figure4 needs at least one snapshot")
     snaps = sorted(finetune)
     fig = _new_figure(5 * len(snaps) + 1, 7, right=0.8, hspace=0.35, wspace=0.25)
     axes = np.asarray(fig.subplots(2, len(snaps), squeeze=False))
-    letters = "abcdefghijklmnopqrstuvwxyz"
     norm = None
     for j, epoch in enumerate(snaps):
-        matrix = analysis.finetune_matrix(finetune[epoch])
-        colors, norm = _rank_colors(gt, list(matrix.columns))
-        ax = axes[0, j]
-        for child in reversed(_gt_order(gt, matrix.columns)):
-            ax.plot(matrix.index, matrix[child], ":", color=colors[child], lw=0.8)
-        ax.set_title(f"({letters[j]}) Accuracy, finetune at epoch {epoch}")
-        ax.set_xlabel("Mini-batch")
-        ax.set_ylabel("Validation accuracy")
-        tau = analysis.gt_tau_curve(matrix, gt)
-        ax = axes[1, j]
-        ax.plot(tau.index, tau, ":.", color="tab:blue")
-        ax.plot(tau.index[:1], tau.iloc[:1], "o", mfc="none", ms=8, color="tab:blue")
-        ax.set_title(f"({letters[len(snaps) + j]}) GT-Tau, finetune at epoch {epoch}")
-        ax.set_xlabel("Mini-batch")
-        ax.set_ylabel("GT-Tau")
+        parts = [("-", analysis.snapshot_matrix(shared, epoch))] if shared is not None else []
+        parts.append((":", analysis.finetune_matrix(finetune[epoch])))
+        norm = _figure4_column(axes[:, j], parts, gt, epoch, (j, len(snaps) + j))
     for ax in axes.ravel():
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _rank_colorbar(fig, axes.ravel().tolist(), norm)
-    return _save(fig, out)
+    return fig
+
+
+def _figure4_column(
+    axes: np.ndarray,
+    parts: list[tuple[str, pd.DataFrame]],
+    gt: pd.DataFrame,
+    epoch: int,
+    panels: tuple[int, int],
+) -> Normalize:
+    """One snapshot's accuracy (top) and GT-Tau (bottom), a line style per part."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    colors, norm = _rank_colors(gt, list(parts[-1][1].columns))
+    top, bottom = axes
+    for style, matrix in parts:
+        for child in reversed(_gt_order(gt, matrix.columns)):
+            top.plot(matrix.index, matrix[child], style, color=colors[child], lw=0.8)
+        tau = analysis.gt_tau_curve(matrix, gt)
+        bottom.plot(tau.index, tau, linestyle=style, marker=".", color="tab:blue")
+    at0 = analysis.gt_tau_curve(parts[-1][1].loc[[0]], gt)
+    bottom.plot([0], at0, "o", mfc="none", ms=8, color="tab:blue")
+    top.set_title(f"({letters[panels[0]]}) Accuracy, finetune at epoch {epoch}")
+    bottom.set_title(f"({letters[panels[1]]}) GT-Tau, finetune at epoch {epoch}")
+    for ax, label in ((top, "Validation accuracy"), (bottom, "GT-Tau")):
+        ax.set_xlabel("Mini-batches from the snapshot")
+        ax.set_ylabel(label)
+    return norm
 
 
 def figure5(
@@ -343,3 +401,41 @@ def figure8(
 def figure9(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]:
     """Figure 9: Figure 5a's plot with SGD momentum 0 (accuracy varies over a wider range)."""
     return _single_dense(inst, gt, out, "Validation accuracy, SGD momentum = 0")
+
+
+def prefix_curve(curve: pd.DataFrame, out: str | Path, threshold: float = 0.6) -> list[Path]:
+    """The prefix GT-Tau curve, written as PNG and PDF (see draw_prefix_curve)."""
+    return _save(draw_prefix_curve(curve, threshold), out)
+
+
+def draw_prefix_curve(curve: pd.DataFrame, threshold: float = 0.6) -> Figure:
+    """Prefix sharing: GT-Tau against epochs, one line per k (mean over instances, a band of
+    one std), one panel per run length (``analysis.prefix_curve``). The dashed line is
+    Section 4.3's 0.6 ("k = 0 takes over 1000 epochs to climb up to above 0.6"); a circle
+    marks each k's first epoch above it (``analysis.first_above``)."""
+    if curve.empty:
+        raise ValueError("prefix curve: no epoch points")
+    lengths = sorted(curve["run_epochs"].unique(), reverse=True)
+    fig = _new_figure(5 * len(lengths), 4, right=1.2, wspace=0.2)
+    axes = np.atleast_1d(fig.subplots(1, len(lengths), sharey=True, squeeze=False)[0])
+    firsts = analysis.first_above(curve, threshold).set_index(["run_epochs", "k"])["first_epoch"]
+    for ax, run_epochs in zip(axes, lengths, strict=True):
+        for k, part in curve[curve["run_epochs"] == run_epochs].groupby("k"):
+            _prefix_line(ax, part, f"k = {k}", firsts[(run_epochs, k)])
+        ax.axhline(threshold, ls="--", color="grey", lw=0.8)
+        ax.set_title(f"Prefix sharing, {run_epochs} epochs")
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel("GT-Tau")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig
+
+
+def _prefix_line(ax: Axes, part: pd.DataFrame, label: str, first: float) -> None:
+    """One k's mean GT-Tau with a one-std band, its first epoch above the threshold circled."""
+    mean, std = part["gt_tau_mean"], part["gt_tau_std"]
+    (line,) = ax.plot(part["epoch"], mean, ".-", label=label)
+    ax.fill_between(part["epoch"], mean - std, mean + std, alpha=0.15, color=line.get_color())
+    if not np.isnan(first):
+        y = float(mean[part["epoch"] == first].iloc[0])
+        ax.plot([first], [y], "o", mfc="none", ms=9, color=line.get_color())

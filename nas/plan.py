@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from nas.completeness import snapshot_steps
 from nas.config import ConfigError, check_dense_window, format_override, from_dict
 from nas.data import dataset_sizes
 
@@ -88,12 +89,24 @@ class Study:
             "snapshot_epochs": self.snapshot_epochs(epochs),
             **hyper,
         }
-        return self._add(
-            Job(f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}", "share", over)
-        )
+        path = f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}"
+        if path == self._finetune_source_path():
+            over["snapshot_dense"] = self.finetune_before()
+        return self._add(Job(path, "share", over))
 
     def snapshot_epochs(self, epochs: int) -> list[int]:
         return [e for e in self.finetune_epochs() if e <= epochs]
+
+    def finetune_before(self) -> int:
+        """Mini-batches before each snapshot at which the finetuning source evaluates every
+        child (Figure 4's solid part); by default as many as the finetuning steps after it."""
+        ft = self.exp.get("finetune") or {}
+        return int(ft.get("before", ft.get("steps", 64))) if self.finetune_epochs() else 0
+
+    def _finetune_source_path(self) -> str:
+        """The first "different seeds" instance (see finetune_source), by its path: only this
+        run pays for the snapshot points, not every share-all run that writes snapshots."""
+        return f"share/e{self.epochs}/fixed/base/init0_ord0"
 
     def finetune_epochs(self) -> list[int]:
         ft = self.exp.get("finetune") or {}
@@ -186,8 +199,18 @@ class Study:
             "init_seed": init,
             "order": "fixed",
             **self.window_only(),
+            "eval_epochs": self.prefix_eval_epochs(epochs),
         }
         return self._add(Job(f"prefix/e{epochs}/k{k}/init{init}", "prefix", over))
+
+    def prefix_eval_epochs(self, epochs: int) -> list[int] | str:
+        """Every `eval_every` epochs and the last: the GT-Tau-against-epochs curve behind
+        Section 4.3's "over 1000 epochs to climb above 0.6" (the authors' 2000-epoch configs
+        evaluated every 100 epochs). 0 evaluates the last epoch only."""
+        every = int(self.exp["prefix"].get("eval_every", 0))
+        if not every or every >= epochs:
+            return "last"
+        return sorted({*range(every, epochs + 1, every), epochs})
 
     # -- experiments ---------------------------------------------------------------------
     def enabled(self, name: str) -> bool:
@@ -290,6 +313,11 @@ class Study:
     # -- cost ----------------------------------------------------------------------------
     def job_cost_hours(self, job: Job, n_train: int, n_val: int) -> float:
         """Estimated device-hours from the configured throughput figures."""
+        return sum(self.job_cost_parts(job, n_train, n_val))
+
+    def job_cost_parts(self, job: Job, n_train: int, n_val: int) -> tuple[float, float]:
+        """(training, evaluation) device-hours: the evaluation part is what the evaluation
+        points (epochs, dense windows, snapshot windows) add to the training itself."""
         tp = self.config["throughput"]
         over = {**self.base, **job.overrides}
         epochs, dense = int(over["epochs"]), int(over.get("dense_last", 0))
@@ -302,10 +330,19 @@ class Study:
         every = over.get("eval_epochs", "all")
         epoch_evals = epochs if every == "all" else 1 if every == "last" else len(every)
         dense_images = min(n_val, int(over.get("minibatch_eval_images", 0)) or n_val)
+        dense += self._snapshot_points(over, steps // epochs, steps - dense)
         images = dense * dense_images + epoch_evals * n_val
         train_s = steps * batch / float(tp["train_images_per_s"])
         eval_s = images * children_per_run / float(tp["eval_child_images_per_s"])
-        return n_groups * (train_s + eval_s) / 3600.0
+        return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
+
+    @staticmethod
+    def _snapshot_points(over: dict[str, Any], spe: int, dense_from: int) -> int:
+        """Snapshot points the end-of-run window does not already evaluate (nas.train)."""
+        snaps = snapshot_steps(
+            over.get("snapshot_epochs", []), int(over.get("snapshot_dense", 0)), spe
+        )
+        return sum(1 for s in snaps if s <= dense_from)
 
     def experiment_jobs(self) -> dict[str, list[str]]:
         """Job paths each enabled experiment needs (a job may serve several experiments)."""
@@ -321,6 +358,8 @@ class Study:
         if self.enabled("prefix"):
             for (epochs, k), paths in self.prefix_instances().items():
                 out[f"prefix_e{epochs}_k{k}"] = paths
+        if self.finetune_epochs():
+            out["finetune_source"] = [self.finetune_source()]
         if self.enabled("long"):
             out["long"] = [self.long_run()]
         if self.enabled("bn_momentum"):
@@ -335,22 +374,23 @@ class Study:
         return list(dict.fromkeys(paths))
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per experiment: training jobs, trainings (a packed job holds several) and estimated
-        GPU-hours; the last row counts each job once, however many experiments share it."""
+        """Per experiment: training jobs, trainings (a packed job holds several), estimated
+        GPU-hours and the part of them spent evaluating; the last row counts each job once,
+        however many experiments share it."""
         self.all_jobs()
         n_train, n_val = self.sizes()
         rows = []
         groups = {**self.experiment_jobs(), "total (unique jobs)": list(self.jobs)}
         for name, paths in groups.items():
             jobs = [self.jobs[p] for p in dict.fromkeys(paths)]
+            costs = [self.job_cost_parts(j, n_train, n_val) for j in jobs]
             rows.append(
                 {
                     "experiment": name,
                     "jobs": len(jobs),
                     "trainings": sum(j.trainings() for j in jobs),
-                    "gpu_hours": round(
-                        sum(self.job_cost_hours(j, n_train, n_val) for j in jobs), 2
-                    ),
+                    "gpu_hours": round(sum(map(sum, costs)), 2),
+                    "eval_gpu_hours": round(sum(e for _, e in costs), 2),
                 }
             )
         return rows

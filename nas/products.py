@@ -1,4 +1,5 @@
-"""The study's products (ground-truth table, Tables 1-5, Figures 2-9) from records files.
+"""The study's products (ground-truth table, Tables 1-5, Figures 2-9, the in-text numbers,
+the prefix curve) from records files.
 
 The workflow's scripts call these with the records files of each product's instances
 (grouped as {label: [instance: [records file, ...]]}); everything here reads data the
@@ -12,19 +13,31 @@ from typing import Any
 
 import pandas as pd
 
-from nas import analysis, figures, findings, metrics, reference
+from nas import analysis, figures, findings, intext, metrics, reference
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
 Instances = dict[str, list[list[str]]]
 
+DIFFERENT_EPOCHS = (
+    "different_epochs: the last `last_epochs` epochs of one reshuffled-order instance; which "
+    "one the paper does not state. Ours: the instance of lower-median {by} (its own {cols}); "
+    "different_epochs_median_all: each column's median over all instances; "
+    "different_epochs_mean_all: each column's mean over them."
+)
 CAPTIONS = {
-    "table1": "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch.",
-    "table2": "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers).",
+    "table1": "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
+    + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min"),
+    "table2": "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers). "
+    + DIFFERENT_EPOCHS.format(by="final GT-Tau", cols="means and stds over those epochs"),
     "table3a": "Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
     "table3b": "Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
     "table4": "Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
     "table5": "Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
+    "intext": "The paper's in-text numbers (ranges, a case study, a bound) beside ours; a range "
+    "is low-high, a single value has low = high.",
+    "prefix_curve": "Prefix sharing: GT-Tau of the epoch points, mean and std over instances, "
+    "per run length and k (the figure prefix_curve draws).",
 }
 
 
@@ -70,10 +83,7 @@ def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, confi
         }
         ours, keys = analysis.table3a(groups, gt, window), ["grouping", "m"]
     elif name in ("table3b", "table4"):
-        prefix = {
-            (int(e), int(k)): _load(v) for e, k in map(_split_key, inst) for v in [inst[f"{e}/{k}"]]
-        }
-        ours, keys = analysis.table4(prefix, gt, window), ["epochs", "k"]
+        ours, keys = analysis.table4(_prefix_instances(inst), gt, window), ["epochs", "k"]
         if name == "table3b":
             ours = ours[ours.epochs == ours.epochs.max()].drop(
                 columns=["acc_mean", "acc_mean_std", "acc_std", "acc_std_std"]
@@ -81,6 +91,9 @@ def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, confi
             keys = ["k"]
     elif name == "table5":
         ours, keys = analysis.table5(gt_inst or []), ["child"]
+    elif name in OURS_ONLY:
+        ours = OURS_ONLY[name](inst, gt_path, config)
+        return analysis.write_table(ours, Path(stem), CAPTIONS[name])
     else:
         raise ValueError(f"unknown table {name!r}")
     paper = reference.paper_table(name)
@@ -89,13 +102,31 @@ def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, confi
     analysis.write_table(analysis.beside_paper(ours, paper, keys), Path(stem), CAPTIONS[name])
 
 
+def _prefix_instances(inst: Instances) -> dict[tuple[int, int], list[pd.DataFrame]]:
+    """Prefix runs keyed (epochs, k) from labels 'epochs/k' (workflow/rules/prefix.smk)."""
+    return {(int(e), int(k)): _load(inst[f"{e}/{k}"]) for e, k in map(_split_key, inst)}
+
+
+def _intext(inst: Instances, gt_path: str, config: dict) -> pd.DataFrame:
+    return intext.table(findings_runs(inst, gt_path, config))
+
+
+def _prefix_curve(inst: Instances, gt_path: str, config: dict) -> pd.DataFrame:
+    return analysis.prefix_curve(_prefix_instances(inst), read_ground_truth(gt_path))
+
+
+# Tables the paper has no table for: their paper values, if any, are in their own columns.
+OURS_ONLY = {"intext": _intext, "prefix_curve": _prefix_curve}
+
+
 def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, config: dict) -> Any:
     gt = read_ground_truth(gt_path)
     stem = Path(stem)
     if name == "figure2":
         families = {k: _load(v) for k, v in inst.items() if k.startswith("different_")}
         gt_epochs = [analysis.epoch_matrix(i) for i in _load(inst.get("ground_truth") or [])]
-        return figures.figure2(families, gt_epochs or None, stem)
+        epochs = config.get("figures", {}).get("figure2_epochs")
+        return figures.figure2(families, gt_epochs or None, stem, epochs=epochs)
     if name == "figure3":
         shuffled = _load(inst["shuffled"])
         return figures.figure3(
@@ -103,9 +134,12 @@ def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, conf
         )
     if name == "figure4":
         tuned = {
-            int(k.removeprefix("epoch")): analysis.load_instance(v[0]) for k, v in inst.items()
+            int(k.removeprefix("epoch")): analysis.load_instance(v[0])
+            for k, v in inst.items()
+            if k != "source"
         }
-        return figures.figure4(tuned, gt, stem)
+        source = _load(inst["source"])[0] if inst.get("source") else None
+        return figures.figure4(tuned, gt, stem, shared=source)
     if name == "figure5":
         return figures.figure5(_load(inst["ordered"])[0], _load(inst["shuffled"])[0], gt, stem)
     if name == "figure6":
@@ -117,6 +151,8 @@ def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, conf
         return figures.figure8({k: _load(v) for k, v in inst.items()}, gt, stem)
     if name == "figure9":
         return figures.figure9(next(iter(_load(v)[0] for v in inst.values())), gt, stem)
+    if name == "prefix_curve":
+        return figures.prefix_curve(analysis.prefix_curve(_prefix_instances(inst), gt), stem)
     raise ValueError(f"unknown figure {name!r}")
 
 

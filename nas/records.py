@@ -19,15 +19,15 @@ import pandas as pd
 
 from nas.completeness import check_complete
 
-POINT_KINDS = ("epoch", "dense", "finetune")
+POINT_KINDS = ("epoch", "dense", "snapshot", "finetune")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
 @dataclass(frozen=True)
 class Record:
-    point_kind: str  # epoch | dense | finetune
-    epoch: int  # epochs completed (dense: the epoch in progress, 1-based)
+    point_kind: str  # epoch | dense | snapshot (a mini-batch before a snapshot) | finetune
+    epoch: int  # epochs completed (dense: the epoch in progress, 1-based; snapshot: its epoch)
     step: int  # mini-batches completed (finetune: finetuning steps completed)
     trained_child: str  # the child trained at the last step ("" before any step)
     child: str

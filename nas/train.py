@@ -29,6 +29,7 @@ from nas.checkpoint import (
     rows_to_records,
     save_checkpoint,
 )
+from nas.completeness import snapshot_steps
 from nas.config import ConfigError, RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_children
@@ -224,10 +225,11 @@ def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> lis
     return [Record(kind, epoch, step, trained, c, acc, loss) for c, (acc, loss) in scores.items()]
 
 
-def _as_epoch_records(dense: list[Record], epoch: int) -> list[Record]:
-    """The last dense point is also an epoch point: reuse its evaluation."""
+def _relabel(evaluated: list[Record], kind: str, epoch: int) -> list[Record]:
+    """A point evaluated once may serve two kinds (the last dense point is also an epoch point,
+    a dense point before the last snapshot also a snapshot point): reuse its evaluation."""
     return [
-        Record("epoch", epoch, r.step, r.trained_child, r.child, r.accuracy, r.loss) for r in dense
+        Record(kind, epoch, r.step, r.trained_child, r.child, r.accuracy, r.loss) for r in evaluated
     ]
 
 
@@ -240,6 +242,11 @@ class Progress:
     timing: dict[str, Any] = field(
         default_factory=lambda: {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
     )
+
+    def extend(self, new: list[list[Record]]) -> None:
+        """Add one evaluation's records (a list per model) to each model's records."""
+        for mine, part in zip(self.records, new, strict=True):
+            mine += part
 
 
 @dataclass
@@ -265,6 +272,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
     total = cfg.epochs * spe
     dense_from = total - cfg.dense_last
     eval_epochs = cfg.eval_epoch_set()
+    before_snapshot = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, spe)
     model.train()
     while run.step < total:
         t0 = time.perf_counter()
@@ -281,18 +289,23 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
         evaluated = None
         if step > dense_from:
             evaluated = loop.evaluate("dense", epoch + 1, step, child)
-            for mine, new in zip(run.records, evaluated, strict=True):
-                mine += new
+            run.extend(evaluated)
+        if step in before_snapshot:
+            snap = before_snapshot[step]
+            run.extend(
+                [_relabel(ev, "snapshot", snap) for ev in evaluated]
+                if evaluated
+                else loop.evaluate("snapshot", snap, step, child)
+            )
         if step % spe == 0:
             done = step // spe
             if done in eval_epochs:
                 new = (
-                    [_as_epoch_records(ev, done) for ev in evaluated]
+                    [_relabel(ev, "epoch", done) for ev in evaluated]
                     if evaluated and not cfg.minibatch_eval_images
                     else loop.evaluate("epoch", done, step, child)
                 )
-                for mine, part in zip(run.records, new, strict=True):
-                    mine += part
+                run.extend(new)
             if done in cfg.snapshot_epochs:
                 loop.snapshot(done)
             run.timing["eval_s"] += time.perf_counter() - t1

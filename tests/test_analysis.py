@@ -123,6 +123,8 @@ def test_table1_identical_family_has_s_tau_one():
         "random_rank",
         "ground_truth",
         "different_epochs",
+        "different_epochs_median_all",
+        "different_epochs_mean_all",
     ]
     seeds = t1.set_index("experiment").loc["different_seeds"]
     assert seeds["s_tau"] == pytest.approx(1.0) and seeds["min_tau"] == pytest.approx(1.0)
@@ -179,6 +181,8 @@ def test_table2_ground_truth_equal_instances_score_perfectly():
         "different_orders_shuffle",
         "ground_truth",
         "different_epochs",
+        "different_epochs_median_all",
+        "different_epochs_mean_all",
     ]
     for name in t2.index:
         assert t2.loc[name, "gt_tau_mean"] == pytest.approx(1.0)
@@ -346,3 +350,56 @@ def test_write_table_writes_csv_md_tex(tmp_path):
     assert back.loc[0, "s_tau"] == pytest.approx(0.54151)
     t5_paths = an.write_table(paper_table5(), tmp_path / "t5", "Table 5")
     assert pd.read_csv(t5_paths[0], dtype={"child": str}).columns[0] == "child"
+
+
+# --------------------------------------------------------------------------- fidelity
+
+
+def test_different_epochs_other_readings_are_median_and_mean_over_instances():
+    shuffle = [noisy_instance(s, noise) for s, noise in enumerate([0.005, 0.01, 0.03, 0.06])]
+    families = {"different_orders_shuffle": shuffle}
+    t1 = an.table1(families, None, last_epochs=6).set_index("experiment")
+    t2 = an.table2(families, GT, None, last_epochs=6).set_index("experiment")
+    lasts = [list(an.epoch_matrix(i).iloc[-6:].iterrows()) for i in shuffle]
+    s_taus = [metrics.s_tau([r for _, r in rows])["mean"] for rows in lasts]
+    gt_taus = [np.mean([metrics.gt_tau(r, GT["acc_mean"]) for _, r in rows]) for rows in lasts]
+    assert t1.loc["different_epochs_median_all", "s_tau"] == pytest.approx(np.median(s_taus))
+    assert t1.loc["different_epochs_mean_all", "s_tau"] == pytest.approx(np.mean(s_taus))
+    assert t2.loc["different_epochs_median_all", "gt_tau_mean"] == pytest.approx(np.median(gt_taus))
+    assert t2.loc["different_epochs_mean_all", "gt_tau_mean"] == pytest.approx(np.mean(gt_taus))
+    # the chosen instance differs from both other readings here (4 instances: no middle one)
+    assert t1.loc["different_epochs", "s_tau"] != pytest.approx(np.median(s_taus))
+    assert list(t1.index[-3:]) == [
+        "different_epochs",
+        "different_epochs_median_all",
+        "different_epochs_mean_all",
+    ]
+    assert (t1.loc[t1.index.str.startswith("different_epochs"), "n"] == 6).all()
+
+
+def test_snapshot_matrix_counts_mini_batches_up_to_the_snapshot():
+    rows = [
+        ("snapshot", epoch, step, "", c, 0.5, 0.0)
+        for epoch, steps in ((1, (98, 99, 100)), (2, (199, 200)))
+        for step in steps
+        for c in CHILDREN
+    ]
+    inst = pd.DataFrame(rows, columns=COLUMNS)
+    assert list(an.snapshot_matrix(inst, 1).index) == [-2, -1, 0]
+    assert list(an.snapshot_matrix(inst, 2).index) == [-1, 0]
+    with pytest.raises(ValueError, match="snapshot_dense"):
+        an.snapshot_matrix(inst, 3)
+
+
+def test_prefix_curve_and_the_first_epoch_above_the_threshold():
+    exact, shuffled = GT_FRAC.to_numpy(), np.roll(GT_FRAC.to_numpy(), 32)
+    climbing = make_instance(np.array([shuffled, shuffled, exact]), steps_per_epoch=10)
+    flat = make_instance(np.array([shuffled] * 3), steps_per_epoch=10)
+    curve = an.prefix_curve({(3, 0): [climbing, climbing], (3, 2): [flat]}, GT)
+    assert list(curve.columns) == an.PREFIX_CURVE_COLUMNS
+    k0 = curve[curve.k == 0]
+    assert list(k0.epoch) == [1, 2, 3] and (k0.n == 2).all()
+    assert k0.gt_tau_mean.iloc[-1] == pytest.approx(1.0) and (k0.gt_tau_std == 0).all()
+    assert curve.gt_tau_mean.between(-1, 1).all()
+    first = an.first_above(curve, 0.6).set_index("k").first_epoch
+    assert first[0] == 3 and np.isnan(first[2])

@@ -98,3 +98,65 @@ def test_figure6(tmp_path):
 def test_figure8(tmp_path):
     insts = {"0.1": [instance(s) for s in range(2)], "0.9": [instance(s + 2) for s in range(2)]}
     check(figures.figure8(insts, GT, tmp_path / "fig8"), tmp_path, "fig8")
+
+
+# --------------------------------------------------------------------------- data ranges
+
+
+def _lines(ax, style: str | None = None) -> list:
+    return [line for line in ax.get_lines() if style is None or line.get_linestyle() == style]
+
+
+def test_figure2_draws_only_the_configured_epochs():
+    families = {"different_seeds": [instance(s, n_epochs=8) for s in range(3)]}
+    fig = figures.draw_figure2(families, None, epochs=(5, 7))
+    (line,) = _lines(fig.axes[0])
+    assert list(line.get_xdata()) == [5, 6, 7] and np.all(np.abs(line.get_ydata()) <= 1)
+    (every,) = _lines(figures.draw_figure2(families, None).axes[0])
+    assert list(every.get_xdata()) == list(range(1, 9))
+    with pytest.raises(ValueError, match="figure2_epochs"):
+        figures.draw_figure2(families, None, epochs=(120, 200))
+
+
+def snapshot_records(epoch: int, n: int = 4, spe: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(epoch)
+    end = epoch * spe
+    rows = [
+        ("snapshot", epoch, step, "", c, a, 0.0)
+        for step in range(end - n + 1, end + 1)
+        for c, a in zip(CHILDREN, GT_FRAC + rng.normal(0, 0.02, len(CHILDREN)), strict=True)
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_figure4_draws_the_shared_part_solid_before_the_finetuning_dotted(tmp_path):
+    finetune = {2: finetune_records(2, steps=3), 4: finetune_records(4, steps=3)}
+    shared = pd.concat([snapshot_records(2), snapshot_records(4)], ignore_index=True)
+    fig = figures.draw_figure4(finetune, GT, shared)
+    for col in range(2):
+        top, bottom = fig.axes[col], fig.axes[2 + col]
+        for ax in (top, bottom):
+            solid, dotted = _lines(ax, "-"), _lines(ax, ":")
+            assert solid and dotted
+            assert all(list(line.get_xdata()) == [-3, -2, -1, 0] for line in solid)
+            assert all(list(line.get_xdata()) == [0, 1, 2, 3] for line in dotted)
+        assert len(_lines(top, "-")) == len(CHILDREN)  # one solid curve per child
+        ys = np.concatenate([line.get_ydata() for line in _lines(bottom)])
+        assert np.all(np.abs(ys) <= 1)  # GT-Tau
+    check(figures.figure4(finetune, GT, tmp_path / "fig4s", shared), tmp_path, "fig4s")
+
+
+def test_prefix_curve_draws_each_k_over_its_epochs(tmp_path):
+    from nas.analysis import prefix_curve
+
+    insts = {(4, k): [instance(s + k) for s in range(2)] for k in (0, 2)}
+    insts[(2, 0)] = [instance(9, n_epochs=2)]
+    curve = prefix_curve(insts, GT)
+    fig = figures.draw_prefix_curve(curve)
+    long, short = fig.axes[:2]
+    data = [line for line in _lines(long, "-") if line.get_label().startswith("k = ")]
+    assert [line.get_label() for line in data] == ["k = 0", "k = 2"]
+    assert all(list(line.get_xdata()) == [1, 2, 3, 4] for line in data)
+    assert all(np.all(np.abs(line.get_ydata()) <= 1) for line in data)
+    assert long.get_title().endswith("4 epochs") and short.get_title().endswith("2 epochs")
+    check(figures.prefix_curve(curve, tmp_path / "prefix"), tmp_path, "prefix")

@@ -90,3 +90,39 @@ def test_seed_packs_hold_only_the_seeds_some_experiment_needs():
     paper_gt["instances"] = 3  # m = 64 of Table 3a needs seeds 0-2 only
     study = Study(paper_gt)
     assert study.group_instance("similar", 64, 2)[0] == "alone/e200/seeds0-2/g0-7/init2"
+
+
+def test_the_finetuning_source_alone_evaluates_the_mini_batches_before_its_snapshots():
+    study = Study(FULL)
+    study.all_jobs()
+    source = study.jobs[study.finetune_source()]
+    assert source.overrides["snapshot_dense"] == 64 and source.overrides["snapshot_epochs"] == [
+        100,
+        200,
+    ]
+    other = study.jobs[study.family("different_seeds")[1]]
+    assert "snapshot_dense" not in other.overrides
+    # its cost: 64 more evaluations of 64 children on 10000 images before epoch 100; those
+    # before epoch 200 lie in the end-of-run window (128 mini-batches), evaluated anyway
+    n_train, n_val = study.sizes()
+    (t_src, e_src), (t_other, e_other) = (
+        study.job_cost_parts(j, n_train, n_val) for j in (source, other)
+    )
+    tp = FULL["throughput"]
+    extra = 64 * n_val * 64 / tp["eval_child_images_per_s"] / 3600
+    assert t_src == t_other and e_src - e_other == pytest.approx(extra)
+    assert _rows(FULL)["finetune_source"]["eval_gpu_hours"] == pytest.approx(e_src, abs=0.01)
+
+
+def test_prefix_runs_evaluate_every_eval_every_epochs_and_the_plan_counts_them():
+    study = Study(FULL)
+    long, short = study.prefix(2000, 0, 0), study.prefix(200, 0, 0)
+    assert study.jobs[long].overrides["eval_epochs"] == list(range(100, 2001, 100))
+    assert study.jobs[short].overrides["eval_epochs"] == [100, 200]
+    last_only = copy.deepcopy(FULL)
+    last_only["experiments"]["prefix"]["eval_every"] = 0
+    assert Study(last_only).prefix_eval_epochs(2000) == "last"
+    every, once = _rows(FULL)["prefix_e2000_k0"], _rows(last_only)["prefix_e2000_k0"]
+    n_val = Study(FULL).sizes()[1]
+    extra = 10 * 19 * n_val * 64 / FULL["throughput"]["eval_child_images_per_s"] / 3600
+    assert every["eval_gpu_hours"] - once["eval_gpu_hours"] == pytest.approx(extra, abs=0.02)

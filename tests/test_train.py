@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import pytest
 
+from nas.config import ConfigError
 from nas.finetune import run_finetune
 from nas.records import read_records
 from nas.train import Interrupted, lr_at, run_training
@@ -148,6 +149,34 @@ def test_snapshot_then_finetune_every_child(tmp_path):
     at1 = rec[(rec.point_kind == "epoch") & (rec.epoch == 1)].set_index("child").accuracy
     ft0 = df[df.step == 0].set_index("child").accuracy
     pd.testing.assert_series_equal(ft0.sort_index(), at1.sort_index(), check_names=False)
+
+
+def test_snapshot_points_lead_into_the_finetuning(tmp_path):
+    """Figure 4's solid part: every child after each of the last mini-batches before each
+    snapshot; a point the end-of-run window evaluates is reused, not evaluated again."""
+    cfg = tiny_config(
+        epochs=2, snapshot_epochs=[1, 2], snapshot_dense=3, dense_last=2, sharing="groups", m=16
+    )
+    run_training(cfg, tmp_path, log=lambda *_: None)
+    rec = read_records(tmp_path / "records.csv")  # complete against run.json
+    snaps = rec[rec.point_kind == "snapshot"]
+    steps = snaps.groupby("epoch").step.unique().map(sorted).to_dict()
+    assert steps == {1: [10, 11, 12], 2: [22, 23, 24]}  # 12 mini-batches per epoch
+    dense = rec[rec.point_kind == "dense"].set_index(["step", "child"]).accuracy
+    at2 = snaps[snaps.step > 22].set_index(["step", "child"]).accuracy
+    pd.testing.assert_series_equal(at2, dense.loc[at2.index])
+    out = run_finetune(cfg, tmp_path / "snapshots/epoch_1.pt", 1, tmp_path / "ft.csv", log=print)
+    ft0 = read_records(out).query("step == 0").set_index("child").accuracy
+    last = snaps[snaps.step == 12].set_index("child").accuracy
+    pd.testing.assert_series_equal(ft0.sort_index(), last.sort_index(), check_names=False)
+
+
+def test_snapshot_window_longer_than_the_run_before_the_snapshot_is_refused():
+    from nas.config import check_dense_window
+
+    cfg = tiny_config(epochs=2, snapshot_epochs=[1], snapshot_dense=13)
+    with pytest.raises(ConfigError, match="snapshot_dense"):
+        check_dense_window(cfg, 12)
 
 
 def test_finetune_starts_a_fresh_sgd_from_the_snapshot_weights(tmp_path):

@@ -52,7 +52,8 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     counts = _job_counts(out.stdout + out.stderr)
     # README formula, tests/test_plan.py: 138 single trainings + 26 seed-packed jobs
     assert counts["train"] == 138 and counts["train_packed"] == 26
-    assert counts["finetune"] == 2 and counts["table"] == 6 and counts["figure"] == 8
+    # Tables 1-5 (3a, 3b), the in-text numbers, the prefix curve; Figures 2-9, the prefix curve
+    assert counts["finetune"] == 2 and counts["table"] == 8 and counts["figure"] == 9
     assert counts["download_cifar10"] == 1
 
 
@@ -109,12 +110,13 @@ def test_reduced_quick_preset_end_to_end(repo):
     )
     assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
     res = repo / "results"
-    for name in ["table1", "table2", "table3a", "table3b", "table4", "table5"]:
+    tables = ["table1", "table2", "table3a", "table3b", "table4", "table5", "intext"]
+    for name in [*tables, "prefix_curve"]:
         for ext in ("csv", "md", "tex"):
             assert (res / "tables" / f"{name}.{ext}").stat().st_size > 0
-    for n in range(2, 10):
+    for name in [*(f"figure{n}" for n in range(2, 10)), "prefix_curve"]:
         for ext in ("png", "pdf"):
-            assert (res / "figures" / f"figure{n}.{ext}").stat().st_size > 1000
+            assert (res / "figures" / f"{name}.{ext}").stat().st_size > 1000
     t1 = pd.read_csv(res / "tables/table1.csv").set_index("experiment")
     assert t1.loc["different_seeds", "s_tau_paper"] == pytest.approx(0.5415)
     taus = t1[["s_tau", "max_tau", "min_tau"]].dropna()
@@ -131,6 +133,7 @@ def test_reduced_quick_preset_end_to_end(repo):
     t5 = pd.read_csv(res / "tables/table5.csv", dtype={"child": str})
     assert len(t5) == 64 and sorted(t5["rank"]) == list(range(1, 65))
     assert t5.acc_mean.between(0, 100).all() and "acc_mean_paper" in t5
+    _check_fidelity_products(res)
     rep = _smk(
         repo,
         "--profile",
@@ -150,6 +153,27 @@ def test_reduced_quick_preset_end_to_end(repo):
     assert (known.ci_low <= known.ci_high).all() and len(known) >= 10
     means = known[known.unit == "instances"]  # a mean lies inside its percentile interval
     assert ((means.ci_low <= means.ours + 1e-9) & (means.ours <= means.ci_high + 1e-9)).all()
+
+
+def _check_fidelity_products(res: Path) -> None:
+    """The in-text numbers, the prefix curve and Figure 4's snapshot points of the tiny run."""
+    t1 = pd.read_csv(res / "tables/table1.csv").set_index("experiment")
+    assert {"different_epochs_median_all", "different_epochs_mean_all"} <= set(t1.index)
+    intext = pd.read_csv(res / "tables/intext.csv").set_index("id")
+    assert {"s32_last_epochs_s_tau", "s421_case_study_groups", "a22_sgd_momentum0_gt_tau"} <= set(
+        intext.index
+    )
+    assert {"s43_prefix_first_above_k0", "s43_prefix_first_above_k2"} <= set(intext.index)
+    taus = intext.loc[~intext.index.str.startswith("s43"), ["ours_low", "ours_high"]]
+    assert ((taus >= -1) & (taus <= 1)).all().all() and (taus.ours_low <= taus.ours_high).all()
+    curve = pd.read_csv(res / "tables/prefix_curve.csv")
+    assert sorted(curve[curve.run_epochs == 3].epoch.unique()) == [2, 3]  # eval_every 2, last
+    assert curve.gt_tau_mean.between(-1, 1).all()
+    source = pd.read_csv(res / "runs/share/e2/fixed/base/init0_ord0/records.csv")
+    snaps = source[source.point_kind == "snapshot"]
+    assert (
+        sorted(snaps.epoch.unique()) == [1, 2] and snaps.groupby("epoch").step.nunique().eq(2).all()
+    )
 
 
 HOSTILE = "da ta; touch {m} $(touch {m}) `touch {m}` 'q\" #x & touch {m} | cat"

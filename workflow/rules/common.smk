@@ -108,11 +108,11 @@ def figure_files(name):
 
 
 def enabled_tables():
-    names = ["table1", "table2"] + (["table5"] if TRAINED_GT else [])
+    names = ["table1", "table2", "intext"] + (["table5"] if TRAINED_GT else [])
     if STUDY.enabled("groups"):
         names.append("table3a")
     if STUDY.enabled("prefix"):
-        names += ["table3b", "table4"]
+        names += ["table3b", "table4", "prefix_curve"]
     return names
 
 
@@ -120,6 +120,7 @@ def enabled_figures():
     names = ["figure2", "figure3", "figure5"]
     for name, exp in [
         ("figure4", "finetune"),
+        ("prefix_curve", "prefix"),
         ("figure6", "groups"),
         ("figure7", "long"),
         ("figure8", "bn_momentum"),

@@ -3,6 +3,7 @@
 
 
 PRODUCTS["findings"] = findings_instances
+PRODUCTS["intext"] = findings_instances  # the in-text numbers read the same runs
 
 
 rule findings:

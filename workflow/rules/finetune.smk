@@ -25,6 +25,12 @@ rule finetune:
         "--out {output:q} --die-with-parent > {log:q} 2>&1"
 
 
+# Figure 4 draws the source run's snapshot points (solid) before the finetuning (dotted).
 PRODUCTS["figure4"] = lambda: {
-    f"epoch{e}": [[f"{FINETUNE}/epoch{e}.csv"]] for e in STUDY.finetune_epochs()
+    **{f"epoch{e}": [[f"{FINETUNE}/epoch{e}.csv"]] for e in STUDY.finetune_epochs()},
+    **(
+        {"source": instances([STUDY.finetune_source()])}
+        if STUDY.finetune_before()
+        else {}
+    ),
 }
