@@ -35,12 +35,13 @@ for i, doc in enumerate(docs, 1):  # the paper's own code, timed in the same run
     orig = out / f"original{i}.json"
     if orig.exists():
         doc.update({k: v for k, v in json.loads(orig.read_text()).items() if k.startswith("original_")})
-ratios = {  # recomputed from the best figures (not the best of the per-run ratios)
+ratios = {  # per run (both figures from the same run), and from the best figures
     "speedup_train_vs_plain": ("train_images_per_s", "plain_train_images_per_s"),
     "speedup_eval_vs_plain": ("eval_child_images_per_s", "plain_eval_child_images_per_s"),
     "packed_train_vs_sequential": ("packed_train_model_images_per_s", "train_images_per_s"),
     "speedup_train_vs_original": ("train_images_per_s", "original_train_images_per_s"),
     "speedup_eval_vs_original": ("eval_child_images_per_s", "original_eval_child_images_per_s"),
+    "eval_memo_vs_batched": ("eval_memo_child_images_per_s", "eval_batched_child_images_per_s"),
 }
 best = {}
 for key in docs[0]:
@@ -52,6 +53,10 @@ for key in docs[0]:
 for key, (num, den) in ratios.items():
     if num in best and den in best:
         best[key] = round(best[num] / best[den], 2)
+        per_run = sorted(round(d[num] / d[den], 2) for d in docs)
+        best[key + "_per_run_min_median_max"] = [
+            per_run[0], per_run[len(per_run) // 2], per_run[-1]
+        ]
 (out / "best.json").write_text(json.dumps(best, indent=2) + "\n")
 print(json.dumps(best, indent=2))
 PY
