@@ -67,6 +67,9 @@ class RunConfig:
     eval_epochs: list[int] | str = "all"
     dense_last: int = 0
     eval_batch_size: int = 2000
+    # evaluation engine (nas.evaluate): auto = per-child "memo" on the CPU, "batched" (all
+    # children stacked, ~15x fewer kernels) elsewhere; both give the same records
+    eval_engine: str = "auto"
     # evaluations after single mini-batches (dense and finetune points) read only the first N
     # validation images (0 = all, the paper): the CPU scale model's way to afford long windows
     # while epoch points and the ground truth use the whole split
@@ -228,6 +231,11 @@ def validate(cfg: RunConfig) -> RunConfig:
         f"must be an integer >= 0 or null (= the init seed), got {cfg.data_seed!r}",
     )
     _check(cfg.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
+    _check(
+        cfg.eval_engine in ("auto", "memo", "batched"),
+        "eval_engine",
+        f"'auto', 'memo' or 'batched', got {cfg.eval_engine!r}",
+    )
     if isinstance(cfg.eval_epochs, str):
         _check(cfg.eval_epochs in ("all", "last"), "eval_epochs", "'all', 'last' or a list")
     else:

@@ -63,6 +63,7 @@ def run_finetune(
                     cfg.eval_split(data.val, "finetune"),
                     cfg.eval_batch_size,
                     cfg.channels_last,
+                    cfg.eval_engine,
                 )[child]
             records.append(Record("finetune", epoch, i, child if i else "", child, acc, loss))
         log(f"finetuned {child} from epoch {epoch} for {steps} steps: acc {acc:.4f}")

@@ -252,6 +252,7 @@ def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> lis
             cfg.eval_batch_size,
             cfg.channels_last,
             model.n_models,
+            cfg.eval_engine,
         )
     return [
         [

@@ -220,7 +220,12 @@ class StopFlag:
 def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[Record]:
     with precision_context(cfg, data.val.labels.device):
         scores = evaluate_children(
-            model, children, cfg.eval_split(data.val, kind), cfg.eval_batch_size, cfg.channels_last
+            model,
+            children,
+            cfg.eval_split(data.val, kind),
+            cfg.eval_batch_size,
+            cfg.channels_last,
+            cfg.eval_engine,
         )
     return [Record(kind, epoch, step, trained, c, acc, loss) for c, (acc, loss) in scores.items()]
 

@@ -47,6 +47,7 @@ def _one_line(capsys, code: int, *words: str) -> str:
         ("ops=[max_pool_3x3, max_pool_3x3, avg_pool_3x3]", "'ops'"),
         ("init_seed=-5", "'init_seed'"),
         ("order_seed=-1", "'order_seed'"),
+        ("eval_engine=fast", "'eval_engine'"),
         ("lr=[", "--set lr=["),
         ("lr=1e-3", "with a dot"),
     ],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -60,6 +62,16 @@ def test_same_config_gives_byte_identical_records(tmp_path):
     a = run_training(cfg, tmp_path / "a", log=lambda *_: None)
     b = run_training(cfg, tmp_path / "b", log=lambda *_: None)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_both_evaluation_engines_write_the_same_records(tmp_path):
+    cfg = tiny_config(epochs=1, dense_last=2)
+    memo = read_records(run_training(cfg, tmp_path / "m", log=lambda *_: None))
+    batched_cfg = dataclasses.replace(cfg, eval_engine="batched")
+    batched = read_records(run_training(batched_cfg, tmp_path / "b", log=lambda *_: None))
+    keys = ["point_kind", "epoch", "step", "trained_child", "child", "accuracy"]
+    assert memo[keys].equals(batched[keys])
+    assert np.allclose(memo.loss, batched.loss, rtol=1e-6, atol=0)
 
 
 def test_init_seed_changes_records(tmp_path):
