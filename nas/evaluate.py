@@ -61,11 +61,17 @@ def _accumulate(run, children, val, batch_size, channels_last, correct, loss, in
     correct and loss."""
     dev = val.labels.device
     per_pass = run.images_per_pass(batch_size, val.images)
+    # index tensors made once per evaluation, not per batch: on a GPU each would be a copy
+    # from the host in the loop
+    indices: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
     for x, y in _batches(val, per_pass, channels_last):
         for which, blocks, logits in run(x):
             c, lo = _score(logits, y)
-            at = index[torch.tensor(which, device=dev)]
-            blocks_t = torch.tensor(blocks, device=dev)
+            key = (tuple(which), tuple(blocks))
+            if key not in indices:
+                at = index[torch.tensor(which, device=dev)]
+                indices[key] = at, torch.tensor(blocks, device=dev)
+            at, blocks_t = indices[key]
             correct[at] += c[blocks_t]
             loss[at] += lo[blocks_t]
 
