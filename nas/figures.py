@@ -191,24 +191,45 @@ def draw_figure2(
     columns = children, as ``analysis.epoch_matrix`` returns); None draws no ground truth.
     """
     curves = {
-        FAMILY_LABELS.get(name, name): [analysis.epoch_matrix(i) for i in families[name]]
+        FAMILY_LABELS.get(name, name): analysis.s_tau_per_epoch(
+            [analysis.epoch_matrix(i) for i in families[name]]
+        )
         for name in names
         if name in families
     }
-    if gt_epoch_instances is not None:
-        curves["Ground truth"] = gt_epoch_instances
     fig = _new_figure(5, 3.5)
     ax = fig.add_subplot()
-    for label, matrices in curves.items():
-        curve = _epoch_range(analysis.s_tau_per_epoch(matrices), epochs)
-        color = "black" if label == "Ground truth" else None
-        ax.plot(curve.index, curve["s_tau"], label=label, color=color)
+    for label, curve in curves.items():
+        curve = _epoch_range(curve, epochs)
+        ax.plot(curve.index, curve["s_tau"], label=label)
+    if gt_epoch_instances is not None:
+        _ground_truth_curve(ax, analysis.s_tau_per_epoch(gt_epoch_instances), curves, epochs)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Epochs")
     ax.set_ylabel("S-Tau")
     ax.set_title("S-Tau after every epoch")
     ax.legend()
     return fig
+
+
+def _ground_truth_curve(
+    ax: Axes,
+    gt: pd.DataFrame,
+    curves: dict[str, pd.DataFrame],
+    epochs: Sequence[int] | None,
+) -> None:
+    """The ground truth's S-Tau: a curve over the same epochs when the children alone trained
+    as long as the super-nets; otherwise (experiments.ground_truth.epochs set apart) its
+    final value as a dashed line, labelled with its own length, since its epochs are not the
+    super-nets' epochs."""
+    last = max((int(c.index.max()) for c in curves.values()), default=None)
+    if last is None or int(gt.index.max()) == last:
+        curve = _epoch_range(gt, epochs)
+        ax.plot(curve.index, curve["s_tau"], label="Ground truth", color="black")
+        return
+    final = int(gt.index.max())
+    label = f"Ground truth (after {final} epochs)"
+    ax.axhline(float(gt["s_tau"].iloc[-1]), color="black", linestyle="--", label=label)
 
 
 def _epoch_range(curve: pd.DataFrame, epochs: Sequence[int] | None) -> pd.DataFrame:

@@ -116,7 +116,7 @@ class Study:
         """Job paths whose records together form one instance of m groups."""
         if m == 1:
             return [self.share("fixed", init, 0)]
-        if m == self.n_children:
+        if m == self.n_children and self.gt_epochs() == self.epochs:
             return self.alone_instance(init)
         return self._packed(
             "groups",
@@ -139,20 +139,36 @@ class Study:
         return {"eval_epochs": "last", "dense_last": int(self.config.get("window", 64))}
 
     def alone_instance(self, init: int) -> list[str]:
+        """Job paths of ground-truth seed `init`: every child trained alone.
+
+        When the ground truth trains for as many epochs as the super-nets (the paper's "same
+        setting"), these runs are also the m = 64 group instance, so they evaluate what group
+        runs evaluate. With `experiments.ground_truth.epochs` set apart (the scale model), they
+        are a reference only: evaluated once, after the last epoch."""
         m = self.n_children
+        epochs = self.gt_epochs()
         trained_gt = self.config.get("ground_truth", "trained") == "trained"
-        seeds = max(self.gt_seeds() if trained_gt else 0, self.n if self.enabled("groups") else 0)
+        if epochs == self.epochs:
+            seeds = max(self.gt_seeds() if trained_gt else 0, self.n if self.enabled("groups") else 0)
+            extra: dict[str, Any] = {}
+        else:
+            seeds = self.gt_seeds()
+            extra = {"epochs": epochs, "eval_epochs": "last", "dense_last": 0}
         return self._packed(
             "alone",
-            f"alone/e{self.epochs}",
+            f"alone/e{epochs}",
             m,
             init,
             seeds,
-            {"sharing": "groups", "m": m, "grouping": "similar"},
+            {"sharing": "groups", "m": m, "grouping": "similar", **extra},
         )
 
     def gt_seeds(self) -> int:
         return int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
+
+    def gt_epochs(self) -> int:
+        """Epochs of each child trained alone: the super-nets' unless the config sets them."""
+        return int((self.exp.get("ground_truth") or {}).get("epochs") or self.epochs)
 
     def _packed(
         self, kind: str, prefix: str, m: int, init: int, n_seeds: int, over: dict[str, Any]

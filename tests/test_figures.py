@@ -118,6 +118,25 @@ def test_figure2_draws_only_the_configured_epochs():
         figures.draw_figure2(families, None, epochs=(120, 200))
 
 
+def test_figure2_draws_a_longer_ground_truth_as_its_final_s_tau():
+    """Children alone trained for other epochs than the super-nets: no curve over the
+    super-nets' epochs, but their final S-Tau as a labelled dashed line."""
+    from nas import analysis
+
+    families = {"different_seeds": [instance(s, n_epochs=8) for s in range(3)]}
+    same = [analysis.epoch_matrix(instance(10 + s, n_epochs=8)) for s in range(3)]
+    fig = figures.draw_figure2(families, same, epochs=(5, 8))
+    gt_line = [ln for ln in _lines(fig.axes[0]) if ln.get_label() == "Ground truth"]
+    assert len(gt_line) == 1 and list(gt_line[0].get_xdata()) == [5, 6, 7, 8]
+
+    longer = [analysis.epoch_matrix(instance(10 + s, n_epochs=20)).loc[[20]] for s in range(3)]
+    fig = figures.draw_figure2(families, longer, epochs=(5, 8))
+    (dashed,) = _lines(fig.axes[0], "--")
+    final = analysis.s_tau_per_epoch(longer)["s_tau"].iloc[-1]
+    assert dashed.get_label() == "Ground truth (after 20 epochs)"
+    assert list(dashed.get_ydata()) == [final, final]
+
+
 def snapshot_records(epoch: int, n: int = 4, spe: int = 10) -> pd.DataFrame:
     rng = np.random.default_rng(epoch)
     end = epoch * spe

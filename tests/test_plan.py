@@ -39,6 +39,24 @@ def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
     assert study.group_instance("similar", 64, 2) == study.alone_instance(2)
 
 
+def test_a_longer_ground_truth_is_its_own_reference_and_m64_trains_apart():
+    """experiments.ground_truth.epochs set apart from run.epochs: the children alone train for
+    those epochs and are evaluated once, and Table 3a's m = 64 row no longer reuses them."""
+    config = copy.deepcopy(FULL)
+    config["experiments"]["ground_truth"]["epochs"] = 300
+    study = Study(config)
+    gt = study.alone_instance(2)
+    assert gt[0].startswith("alone/e300/")
+    job = study.jobs[study.member_of[gt[0]]]
+    assert job.overrides["epochs"] == 300 and job.overrides["eval_epochs"] == "last"
+    assert job.overrides["dense_last"] == 0
+    m64 = study.group_instance("similar", 64, 2)
+    assert m64[0].startswith("groups/e200/similar64/") and set(m64).isdisjoint(gt)
+    study.validate()
+    rows = _rows(config)
+    assert rows["ground_truth"]["gpu_hours"] > _rows(FULL)["ground_truth"]["gpu_hours"]
+
+
 def test_packing_changes_the_job_count_not_the_trainings():
     one = copy.deepcopy(FULL)
     one["groups_per_job"] = one["seeds_per_job"] = 1
