@@ -147,9 +147,9 @@ class Study:
         are a reference only: evaluated once, after the last epoch."""
         m = self.n_children
         epochs = self.gt_epochs()
-        trained_gt = self.config.get("ground_truth", "trained") == "trained"
+        trained = self.gt_seeds() if self.config.get("ground_truth", "trained") == "trained" else 0
         if epochs == self.epochs:
-            seeds = max(self.gt_seeds() if trained_gt else 0, self.n if self.enabled("groups") else 0)
+            seeds = max(trained, self.n if self.enabled("groups") else 0)
             extra: dict[str, Any] = {}
         else:
             seeds = self.gt_seeds()
