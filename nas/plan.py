@@ -269,18 +269,21 @@ class Study:
         return self.share("fixed", 0, 0, epochs=epochs, tag="long", eval_epochs="last")
 
     def bn_runs(self) -> dict[float, list[str]]:
+        """Figure 8's runs: like the long run, only their last mini-batches are read, so
+        they evaluate those and their final epoch, not every epoch."""
         bn = self.exp["bn_momentum"]
         return {
             v: [
-                self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v)
+                self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v, eval_epochs="last")
                 for s in range(int(bn["seeds"]))
             ]
             for v in bn["values"]
         }
 
     def sgd_runs(self) -> dict[float, str]:
+        """Figure 9's runs (one per momentum value): read, and so evaluated, as bn_runs."""
         return {
-            v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v)
+            v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v, eval_epochs="last")
             for v in self.exp["sgd_momentum"]["values"]
         }
 
