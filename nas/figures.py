@@ -350,13 +350,18 @@ def _figure4_column(
 def figure5(
     ordered: pd.DataFrame, shuffled: pd.DataFrame, gt: pd.DataFrame, out: str | Path
 ) -> list[Path]:
+    """Figure 5, written as PNG and PDF (see draw_figure5)."""
+    return _save(draw_figure5(ordered, shuffled, gt), out)
+
+
+def draw_figure5(ordered: pd.DataFrame, shuffled: pd.DataFrame, gt: pd.DataFrame) -> Figure:
     """Figure 5: all children's accuracy over the dense points, (a) ordered, (b) shuffled."""
     fig = _new_figure(13, 4.5, wspace=0.05)
     ax_a, ax_b = fig.subplots(1, 2, sharey=True)
     _plot_dense_accuracy(ax_a, ordered, gt, "(a) Ordered")
     norm = _plot_dense_accuracy(ax_b, shuffled, gt, "(b) Shuffled")
     _rank_colorbar(fig, [ax_a, ax_b], norm)
-    return _save(fig, out)
+    return fig
 
 
 def figure6(
@@ -400,6 +405,11 @@ def figure7(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]
 def figure8(
     instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, out: str | Path
 ) -> list[Path]:
+    """Figure 8, written as PNG and PDF (see draw_figure8)."""
+    return _save(draw_figure8(instances, gt), out)
+
+
+def draw_figure8(instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame) -> Figure:
     """Figure 8: GT-Tau over the dense points, one curve per instance, one panel per BN momentum.
 
     Keys are the BN momentum values as labels (e.g. "0.1", "0.9").
@@ -416,12 +426,33 @@ def figure8(
         ax.set_xlabel("Mini-batch")
         ax.set_ylabel("GT-Tau")
         ax.legend(fontsize="small")
-    return _save(fig, out)
+    return fig
 
 
-def figure9(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Figure 9: Figure 5a's plot with SGD momentum 0 (accuracy varies over a wider range)."""
-    return _single_dense(inst, gt, out, "Validation accuracy, SGD momentum = 0")
+def figure9(panels: dict[str, pd.DataFrame], gt: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Figure 9, written as PNG and PDF (see draw_figure9)."""
+    return _save(draw_figure9(panels, gt), out)
+
+
+def draw_figure9(panels: dict[str, pd.DataFrame], gt: pd.DataFrame) -> Figure:
+    """Figure 9: Figure 5a's plot once per SGD momentum, side by side on one accuracy scale.
+
+    ``panels`` maps a momentum's label (e.g. "0.9 (baseline)", "0.0") to its instance, in the
+    order drawn. The paper compares momentum 0 with the baseline 0.9 ("the accuracy seems to
+    vary in a greater range"); a config may list several values, and each gets its panel.
+    """
+    if not panels:
+        raise ValueError("figure9 needs at least one SGD momentum")
+    fig = _new_figure(6 * len(panels) + 1, 4.5, right=0.8, wspace=0.05)
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True, squeeze=False)[0])
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    norm = None
+    for i, (ax, (label, inst)) in enumerate(zip(axes, panels.items(), strict=True)):
+        norm = _plot_dense_accuracy(ax, inst, gt, f"({letters[i]}) SGD momentum = {label}")
+        if i:
+            ax.set_ylabel("")  # the shared scale is labelled once, left of the first panel
+    _rank_colorbar(fig, axes.tolist(), norm)
+    return fig
 
 
 def prefix_curve(curve: pd.DataFrame, out: str | Path, threshold: float = 0.6) -> list[Path]:

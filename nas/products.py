@@ -1,13 +1,18 @@
-"""The study's products (ground-truth table, Tables 1-5, Figures 2-9, the in-text numbers,
-the prefix curve) from records files.
+"""How each of the study's products is built from records: one function per table, figure and
+report section, registered (with its runs, caption and switch) in ``nas.catalog``.
 
-The workflow's scripts call these with the records files of each product's instances
-(grouped as {label: [instance: [records file, ...]]}); everything here reads data the
-training rules wrote, never logs.
+A builder receives ``Inputs``: the records files of the product's runs, grouped as
+{label: [instance: [records file, ...]]}, the ground-truth table and the study config. A table
+builder returns its frame (ours, with the paper's values beside where the paper has them);
+``nas.catalog`` writes it with the product's caption. A figure or section builder writes its
+own files under the stem it is given. Everything here reads data the training rules wrote,
+never logs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,48 +24,10 @@ from nas.searchspace import partition
 
 Instances = dict[str, list[list[str]]]
 
-DIFFERENT_EPOCHS = (
-    "different_epochs: the last `last_epochs` epochs of one reshuffled-order instance; which "
-    "one the paper does not state. Ours: the instance of lower-median {by} (its own {cols}); "
-    "different_epochs_median_all: each column's median over all instances; "
-    "different_epochs_mean_all: each column's mean over them."
-)
-CAPTIONS = {
-    "table1": "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
-    + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min"),
-    "table2": "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers). "
-    + DIFFERENT_EPOCHS.format(by="final GT-Tau", cols="means and stds over those epochs"),
-    "table3a": "Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
-    "table3b": "Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
-    "table4": "Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
-    "table5": "Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
-    "intext": "The paper's in-text numbers (ranges, a case study, a bound) beside ours; a range "
-    "is low-high, a single value has low = high.",
-    "prefix_curve": "Prefix sharing: GT-Tau of the epoch points, mean and std over instances, "
-    "per run length and k (the figure prefix_curve draws).",
-}
-
 
 def read_ground_truth(path: str | Path) -> pd.DataFrame:
     """child-indexed acc_mean (percent), acc_std, rank (1 = best), checked (see metrics)."""
     return metrics.read_ground_truth(path)
-
-
-def _final(instances: list[list[str]]) -> list[pd.Series]:
-    return [analysis.final_accuracy(analysis.load_instance(files)) for files in instances]
-
-
-def _load(instances: list[list[str]]) -> list[pd.DataFrame]:
-    return [analysis.load_instance(files) for files in instances]
-
-
-def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
-    """From the trained children (one instance per seed), or the paper's Table 5."""
-    if source == "paper":
-        table = reference.paper_table5().reset_index()
-    else:
-        table = analysis.table5(_final(instances))
-    atomic_write_text(out, table[["child", "acc_mean", "acc_std", "rank"]].to_csv(index=False))
 
 
 def _split_key(label: str) -> tuple[str, str]:
@@ -68,92 +35,165 @@ def _split_key(label: str) -> tuple[str, str]:
     return a, b
 
 
-def make_table(name: str, inst: Instances, gt_path: str, stem: str | Path, config: dict) -> None:
-    gt = read_ground_truth(gt_path)
-    gt_inst = _final(inst["ground_truth"]) if inst.get("ground_truth") else None
-    families = {k: _load(v) for k, v in inst.items() if k.startswith("different_")}
-    window, last = int(config.get("window", 64)), int(config.get("last_epochs", 10))
-    if name == "table1":
-        ours, keys = analysis.table1(families, gt_inst, last_epochs=last), ["experiment"]
-    elif name == "table2":
-        ours, keys = analysis.table2(families, gt, gt_inst, last_epochs=last), ["experiment"]
-    elif name == "table3a":
-        groups = {
-            (g, int(m)): _load(v) for g, m in map(_split_key, inst) for v in [inst[f"{g}/{m}"]]
-        }
-        ours, keys = analysis.table3a(groups, gt, window), ["grouping", "m"]
-    elif name in ("table3b", "table4"):
-        ours, keys = analysis.table4(_prefix_instances(inst), gt, window), ["epochs", "k"]
-        if name == "table3b":
-            ours = ours[ours.epochs == ours.epochs.max()].drop(
-                columns=["acc_mean", "acc_mean_std", "acc_std", "acc_std_std"]
-            )
-            keys = ["k"]
-    elif name == "table5":
-        ours, keys = analysis.table5(gt_inst or []), ["child"]
-    elif name in OURS_ONLY:
-        ours = OURS_ONLY[name](inst, gt_path, config)
-        return analysis.write_table(ours, Path(stem), CAPTIONS[name])
+@dataclass
+class Inputs:
+    """What one product reads: its runs' records files, the ground truth and the config.
+
+    Records are loaded on demand, per label, so a builder names the runs it uses and nothing
+    else is read; the labels are those ``nas.catalog`` gives the product's runs.
+    """
+
+    files: Instances
+    gt_path: str | Path
+    config: dict[str, Any]
+
+    @cached_property
+    def gt(self) -> pd.DataFrame:
+        return read_ground_truth(self.gt_path)
+
+    @property
+    def window(self) -> int:
+        return int(self.config.get("window", 64))
+
+    @property
+    def last_epochs(self) -> int:
+        return int(self.config.get("last_epochs", 10))
+
+    def load(self, label: str) -> list[pd.DataFrame]:
+        """The instances of one label, each its runs' records concatenated."""
+        return [analysis.load_instance(files) for files in self.files[label]]
+
+    def first(self, label: str) -> pd.DataFrame:
+        return self.load(label)[0]
+
+    def gt_finals(self) -> list[pd.Series] | None:
+        """Final accuracy per trained ground-truth seed; None with the paper's Table 5."""
+        if not self.files.get("ground_truth"):
+            return None
+        return [analysis.final_accuracy(inst) for inst in self.load("ground_truth")]
+
+    def families(self) -> dict[str, list[pd.DataFrame]]:
+        """The share-all families of Tables 1-2 (labels 'different_*')."""
+        return {k: self.load(k) for k in self.files if k.startswith("different_")}
+
+    def prefix(self) -> dict[tuple[int, int], list[pd.DataFrame]]:
+        """Prefix runs keyed (epochs, k) from labels 'epochs/k'."""
+        return {(int(e), int(k)): self.load(f"{e}/{k}") for e, k in map(_split_key, self.files)}
+
+
+def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
+    """From the trained children (one instance per seed), or the paper's Table 5."""
+    if source == "paper":
+        table = reference.paper_table5().reset_index()
     else:
-        raise ValueError(f"unknown table {name!r}")
-    paper = reference.paper_table(name)
-    if name == "table5":
-        paper = paper.reset_index() if "child" not in paper.columns else paper
-    analysis.write_table(analysis.beside_paper(ours, paper, keys), Path(stem), CAPTIONS[name])
+        finals = Inputs({"ground_truth": instances}, "", {}).gt_finals() or []
+        table = analysis.table5(finals)
+    atomic_write_text(out, table[["child", "acc_mean", "acc_std", "rank"]].to_csv(index=False))
 
 
-def _prefix_instances(inst: Instances) -> dict[tuple[int, int], list[pd.DataFrame]]:
-    """Prefix runs keyed (epochs, k) from labels 'epochs/k' (workflow/rules/prefix.smk)."""
-    return {(int(e), int(k)): _load(inst[f"{e}/{k}"]) for e, k in map(_split_key, inst)}
+# --------------------------------------------------------------------------- tables
 
 
-def _intext(inst: Instances, gt_path: str, config: dict) -> pd.DataFrame:
-    return intext.table(findings_runs(inst, gt_path, config))
+def table1(src: Inputs) -> pd.DataFrame:
+    ours = analysis.table1(src.families(), src.gt_finals(), last_epochs=src.last_epochs)
+    return analysis.beside_paper(ours, reference.paper_table("table1"), ["experiment"])
 
 
-def _prefix_curve(inst: Instances, gt_path: str, config: dict) -> pd.DataFrame:
-    return analysis.prefix_curve(_prefix_instances(inst), read_ground_truth(gt_path))
+def table2(src: Inputs) -> pd.DataFrame:
+    ours = analysis.table2(src.families(), src.gt, src.gt_finals(), last_epochs=src.last_epochs)
+    return analysis.beside_paper(ours, reference.paper_table("table2"), ["experiment"])
 
 
-# Tables the paper has no table for: their paper values, if any, are in their own columns.
-OURS_ONLY = {"intext": _intext, "prefix_curve": _prefix_curve}
+def table3a(src: Inputs) -> pd.DataFrame:
+    groups = {(g, int(m)): src.load(f"{g}/{m}") for g, m in map(_split_key, src.files)}
+    ours = analysis.table3a(groups, src.gt, src.window)
+    return analysis.beside_paper(ours, reference.paper_table("table3a"), ["grouping", "m"])
 
 
-def make_figure(name: str, inst: Instances, gt_path: str, stem: str | Path, config: dict) -> Any:
-    gt = read_ground_truth(gt_path)
-    stem = Path(stem)
-    if name == "figure2":
-        families = {k: _load(v) for k, v in inst.items() if k.startswith("different_")}
-        gt_epochs = [analysis.epoch_matrix(i) for i in _load(inst.get("ground_truth") or [])]
-        epochs = config.get("figures", {}).get("figure2_epochs")
-        return figures.figure2(families, gt_epochs or None, stem, epochs=epochs)
-    if name == "figure3":
-        shuffled = _load(inst["shuffled"])
-        return figures.figure3(
-            shuffled, shuffled[0], gt, stem, last_epochs=int(config.get("last_epochs", 10))
-        )
-    if name == "figure4":
-        tuned = {
-            int(k.removeprefix("epoch")): analysis.load_instance(v[0])
-            for k, v in inst.items()
-            if k != "source"
-        }
-        source = _load(inst["source"])[0] if inst.get("source") else None
-        return figures.figure4(tuned, gt, stem, shared=source)
-    if name == "figure5":
-        return figures.figure5(_load(inst["ordered"])[0], _load(inst["shuffled"])[0], gt, stem)
-    if name == "figure6":
-        group, share = _load(inst["group"])[0], _load(inst["share"])[0]
-        return figures.figure6(group, share, figure6_children(config, list(gt.index)), gt, stem)
-    if name == "figure7":
-        return figures.figure7(_load(inst["long"])[0], gt, stem)
-    if name == "figure8":
-        return figures.figure8({k: _load(v) for k, v in inst.items()}, gt, stem)
-    if name == "figure9":
-        return figures.figure9(next(iter(_load(v)[0] for v in inst.values())), gt, stem)
-    if name == "prefix_curve":
-        return figures.prefix_curve(analysis.prefix_curve(_prefix_instances(inst), gt), stem)
-    raise ValueError(f"unknown figure {name!r}")
+def table3b(src: Inputs) -> pd.DataFrame:
+    ours = analysis.table3b(analysis.table4(src.prefix(), src.gt, src.window))
+    return analysis.beside_paper(ours, reference.paper_table("table3b"), ["k"])
+
+
+def table4(src: Inputs) -> pd.DataFrame:
+    ours = analysis.table4(src.prefix(), src.gt, src.window)
+    return analysis.beside_paper(ours, reference.paper_table("table4"), ["epochs", "k"])
+
+
+def table5(src: Inputs) -> pd.DataFrame:
+    ours = analysis.table5(src.gt_finals() or [])
+    return analysis.beside_paper(ours, reference.paper_table("table5"), ["child"])
+
+
+def intext_table(src: Inputs) -> pd.DataFrame:
+    """The paper's in-text numbers: their printed values are columns of their own."""
+    return intext.table(findings_runs(src))
+
+
+def prefix_curve_table(src: Inputs) -> pd.DataFrame:
+    return analysis.prefix_curve(src.prefix(), src.gt)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def figure2(src: Inputs, stem: Path) -> Any:
+    trained = src.load("ground_truth") if "ground_truth" in src.files else []
+    gt_epochs = [analysis.epoch_matrix(i) for i in trained]
+    epochs = src.config.get("figures", {}).get("figure2_epochs")
+    return figures.figure2(src.families(), gt_epochs or None, stem, epochs=epochs)
+
+
+def figure3(src: Inputs, stem: Path) -> Any:
+    shuffled = src.load("shuffled")
+    return figures.figure3(shuffled, shuffled[0], src.gt, stem, last_epochs=src.last_epochs)
+
+
+def figure4(src: Inputs, stem: Path) -> Any:
+    tuned = {
+        int(k.removeprefix("epoch")): analysis.load_instance(v[0])
+        for k, v in src.files.items()
+        if k != "source"
+    }
+    source = src.first("source") if src.files.get("source") else None
+    return figures.figure4(tuned, src.gt, stem, shared=source)
+
+
+def figure5(src: Inputs, stem: Path) -> Any:
+    return figures.figure5(src.first("ordered"), src.first("shuffled"), src.gt, stem)
+
+
+def figure6(src: Inputs, stem: Path) -> Any:
+    children = figure6_children(src.config, list(src.gt.index))
+    return figures.figure6(src.first("group"), src.first("share"), children, src.gt, stem)
+
+
+def figure7(src: Inputs, stem: Path) -> Any:
+    return figures.figure7(src.first("long"), src.gt, stem)
+
+
+def figure8(src: Inputs, stem: Path) -> Any:
+    return figures.figure8({k: src.load(k) for k in src.files}, src.gt, stem)
+
+
+def figure9(src: Inputs, stem: Path) -> Any:
+    """Every SGD momentum of the config, after the baseline's (labels 'baseline<v>' and
+    'momentum<v>', see nas.catalog)."""
+    panels = {
+        _momentum_title(label): src.first(label)
+        for label in sorted(src.files, key=lambda k: not k.startswith("baseline"))
+    }
+    return figures.figure9(panels, src.gt, stem)
+
+
+def _momentum_title(label: str) -> str:
+    if label.startswith("baseline"):
+        return f"{label.removeprefix('baseline')} (baseline)"
+    return label.removeprefix("momentum")
+
+
+def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
+    return figures.prefix_curve(analysis.prefix_curve(src.prefix(), src.gt), stem)
 
 
 def figure6_children(config: dict, children: list[str]) -> list[str]:
@@ -167,48 +207,58 @@ def figure6_children(config: dict, children: list[str]) -> list[str]:
     raise ValueError(f"figures.group_child {child!r} is not a child of the search space")
 
 
-def findings_runs(inst: Instances, gt_path: str, config: dict) -> findings.Runs:
+# --------------------------------------------------------------------------- findings
+
+
+def findings_runs(src: Inputs) -> findings.Runs:
     """Load every experiment the findings read; labels are '<experiment>:<key>' (see
-    workflow/rules/findings.smk)."""
+    nas.catalog)."""
+    config = src.config
     fig = config.get("figures", {})
     runs = findings.Runs(
-        gt=read_ground_truth(gt_path),
-        window=int(config.get("window", 64)),
-        last_epochs=int(config.get("last_epochs", 10)),
+        gt=src.gt,
+        window=src.window,
+        last_epochs=src.last_epochs,
         group_m=int(fig.get("group_m", 16)),
         partition_seed=int(config["experiments"].get("groups", {}).get("partition_seed", 42)),
     )
-    for label, instances in inst.items():
-        kind, _, key = label.partition(":")
-        if kind == "ground_truth":
-            runs.gt_instances = _final(instances)
-        elif kind == "family":
-            runs.families[key] = _load(instances)
-        elif kind == "groups":
-            grouping, m = _split_key(key)
-            runs.groups[(grouping, int(m))] = _load(instances)
-        elif kind == "prefix":
-            epochs, k = _split_key(key)
-            runs.prefix[(int(epochs), int(k))] = _load(instances)
-        elif kind == "finetune":
-            runs.finetune[int(key)] = analysis.load_instance(instances[0])
-        elif kind == "long":
-            runs.long = _load(instances)[0]
-        elif kind == "bn":
-            runs.bn[float(key)] = _load(instances)
-        elif kind == "sgd":
-            runs.sgd[float(key)] = _load(instances)[0]
-        else:
-            raise ValueError(f"findings: unknown input label {label!r}")
+    for label in src.files:
+        _add_run(runs, label, src)
     return runs
 
 
-def make_findings(inst: Instances, gt_path: str, csv_path: str, md_path: str, config: dict) -> None:
-    """results/findings.{csv,md}: every observation of the paper with its verdict on this run."""
-    runs = findings_runs(inst, gt_path, config)
+def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
+    kind, _, key = label.partition(":")
+    if kind == "ground_truth":
+        runs.gt_instances = [analysis.final_accuracy(inst) for inst in src.load(label)]
+    elif kind == "family":
+        runs.families[key] = src.load(label)
+    elif kind == "groups":
+        grouping, m = _split_key(key)
+        runs.groups[(grouping, int(m))] = src.load(label)
+    elif kind == "prefix":
+        epochs, k = _split_key(key)
+        runs.prefix[(int(epochs), int(k))] = src.load(label)
+    elif kind == "finetune":
+        runs.finetune[int(key)] = analysis.load_instance(src.files[label][0])
+    elif kind == "long":
+        runs.long = src.first(label)
+    elif kind == "bn":
+        runs.bn[float(key)] = src.load(label)
+    elif kind == "sgd":
+        runs.sgd[float(key)] = src.first(label)
+    else:
+        raise ValueError(f"findings: unknown input label {label!r}")
+
+
+def findings_section(src: Inputs, stem: Path) -> None:
+    """<stem>.csv and .md: every observation of the paper with its verdict on this run."""
+    runs = findings_runs(src)
+    config = src.config
     header = (
         f"Data set `{config.get('dataset')}`, {config.get('instances')} instances, window "
         f"{runs.window} mini-batches, last {runs.last_epochs} epochs; ground truth "
         f"`{config.get('ground_truth', 'trained')}`."
     )
-    findings.write_findings(findings.evaluate(runs), csv_path, md_path, header)
+    csv, md = (stem.parent / f"{stem.name}{ext}" for ext in (".csv", ".md"))
+    findings.write_findings(findings.evaluate(runs), csv, md, header)

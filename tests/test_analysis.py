@@ -259,7 +259,8 @@ def test_table4_accuracy_columns_and_table3b():
     assert 0.6 < row["acc_mean"] < 0.9 and (t4["gt_tau_mean64"].between(-1, 1)).all()
     t3b = an.table3b(t4)
     assert list(t3b["k"]) == [0, 2]
-    assert list(t3b.columns[:-1]) == list(paper_table("table3b").columns)
+    assert list(t3b.columns[1:-1]) == list(paper_table("table3b").columns)
+    assert set(t3b["epochs"]) == {2000} and t3b.columns[0] == "epochs"
 
 
 # --------------------------------------------------------------------------- Table 5

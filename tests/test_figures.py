@@ -85,7 +85,8 @@ def test_figure4(tmp_path):
 def test_figure5_7_9(tmp_path):
     check(figures.figure5(instance(0), instance(1), GT, tmp_path / "fig5"), tmp_path, "fig5")
     check(figures.figure7(instance(2), GT, tmp_path / "fig7"), tmp_path, "fig7")
-    check(figures.figure9(instance(3), GT, tmp_path / "fig9"), tmp_path, "fig9")
+    panels = {"0.9 (baseline)": instance(3), "0.0": instance(4)}
+    check(figures.figure9(panels, GT, tmp_path / "fig9"), tmp_path, "fig9")
 
 
 def test_figure6(tmp_path):
@@ -179,3 +180,63 @@ def test_prefix_curve_draws_each_k_over_its_epochs(tmp_path):
     assert all(np.all(np.abs(line.get_ydata()) <= 1) for line in data)
     assert long.get_title().endswith("4 epochs") and short.get_title().endswith("2 epochs")
     check(figures.prefix_curve(curve, tmp_path / "prefix"), tmp_path, "prefix")
+
+
+# --------------------------------------------------------------------------- plotted data
+
+
+def _child_lines(ax) -> dict[str, object]:
+    """The per-child accuracy curves of a dense panel, by child (their labels)."""
+    return {line.get_label(): line for line in ax.get_lines() if line.get_label() in CHILDREN}
+
+
+def _assert_dense_panel(ax, inst: pd.DataFrame) -> None:
+    """One curve per child, each that child's accuracy at the dense points, x = 1..n."""
+    from nas.analysis import dense_matrix
+
+    matrix = dense_matrix(inst)
+    lines = _child_lines(ax)
+    assert sorted(lines) == sorted(matrix.columns)
+    for child, line in lines.items():
+        assert list(line.get_xdata()) == list(range(1, len(matrix) + 1))
+        np.testing.assert_allclose(line.get_ydata(), matrix[child].to_numpy())
+
+
+def test_figure9_draws_every_sgd_momentum_with_its_own_data():
+    panels = {"0.9 (baseline)": instance(3), "0.0": instance(4), "0.5": instance(5)}
+    fig = figures.draw_figure9(panels, GT)
+    data_axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in data_axes] == [
+        "(a) SGD momentum = 0.9 (baseline)",
+        "(b) SGD momentum = 0.0",
+        "(c) SGD momentum = 0.5",
+    ]
+    for ax, inst in zip(data_axes, panels.values(), strict=True):
+        _assert_dense_panel(ax, inst)
+    with pytest.raises(ValueError, match="at least one"):
+        figures.draw_figure9({}, GT)
+
+
+def test_figure5_draws_the_ordered_and_the_shuffled_instance():
+    ordered, shuffled = instance(0), instance(1)
+    ax_a, ax_b = figures.draw_figure5(ordered, shuffled, GT).axes[:2]
+    assert (ax_a.get_title(), ax_b.get_title()) == ("(a) Ordered", "(b) Shuffled")
+    _assert_dense_panel(ax_a, ordered)
+    _assert_dense_panel(ax_b, shuffled)
+
+
+def test_figure8_draws_each_instances_gt_tau_per_bn_momentum():
+    from nas.analysis import dense_matrix, gt_tau_curve
+
+    insts = {"0.1": [instance(s) for s in range(2)], "0.9": [instance(s + 2) for s in range(3)]}
+    fig = figures.draw_figure8(insts, GT)
+    for ax, (momentum, runs) in zip(fig.axes, insts.items(), strict=True):
+        assert ax.get_title() == f"BN momentum = {momentum}"
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == [
+            f"instance {i + 1}" for i in range(len(runs))
+        ]
+        for line, inst in zip(lines, runs, strict=True):
+            tau = gt_tau_curve(dense_matrix(inst), GT)
+            np.testing.assert_allclose(line.get_ydata(), tau.to_numpy())
+            assert list(line.get_xdata()) == list(range(1, len(tau) + 1))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import products, reference
+from nas import catalog, products, reference
 from nas.cli import main
 from nas.metrics import write_wide
 from nas.records import read_records
@@ -135,16 +135,18 @@ def test_damaged_records_are_an_error_naming_the_file(tmp_path, finished, cut, p
         products.write_ground_truth([[path]], "trained", tmp_path / "gt.csv")
     assert not (tmp_path / "gt.csv").exists()
     gt = _gt_file(tmp_path)
+    cfg = {"last_epochs": 2}
     for table in ("table1", "table2"):
         inst = {"different_seeds": [[str(finished)], [path]]}
         with pytest.raises(ValueError, match=problem):
-            products.make_table(table, inst, gt, tmp_path / table, {"last_epochs": 2})
+            catalog.build(catalog.lookup("table", table), inst, gt, tmp_path / table, cfg)
         assert not (tmp_path / f"{table}.csv").exists()
 
 
 def test_tables_from_intact_records_are_written(tmp_path, finished):
     inst = {"different_seeds": [[str(finished)], [str(finished)]]}
-    products.make_table("table1", inst, _gt_file(tmp_path), tmp_path / "t1", {"last_epochs": 2})
+    table1 = catalog.lookup("table", "table1")
+    catalog.build(table1, inst, _gt_file(tmp_path), tmp_path / "t1", {"last_epochs": 2})
     assert (tmp_path / "t1.csv").exists()
 
 

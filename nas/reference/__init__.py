@@ -16,6 +16,8 @@ from importlib.resources import files
 
 import pandas as pd
 
+from nas import analysis
+
 __all__ = [
     "TABLES",
     "ground_truth_accuracy",
@@ -24,7 +26,7 @@ __all__ = [
     "paper_table5",
 ]
 
-# name -> CSV file; "table3b" is derived from Table 4 (its epochs=2000 rows).
+# name -> CSV file; "table3b" is derived from Table 4 (analysis.table3b: its 2000-epoch rows).
 TABLES: tuple[str, ...] = ("table1", "table2", "table3a", "table3b", "table4", "table5")
 
 
@@ -64,9 +66,7 @@ def paper_table(name: str) -> pd.DataFrame:
     if name == "table5":
         return paper_table5()
     if name == "table3b":
-        t4 = _read("paper_table4.csv")
-        cols = ["k", "gt_tau_mean64", "gt_tau_mean64_std", "gt_tau_std64", "gt_tau_std64_std"]
-        return t4.loc[t4["epochs"] == 2000, cols].reset_index(drop=True)
+        return analysis.table3b(_read("paper_table4.csv")).drop(columns="epochs")
     if name in ("table1", "table2", "table3a", "table4"):
         return _read(f"paper_{name}.csv").copy()
     raise ValueError(f"unknown paper table {name!r}; valid names: {', '.join(TABLES)}")

@@ -1,10 +1,12 @@
-# Targets and paths: every file name the rules use is built here, from nas.plan.Study.
+# Targets and paths: every file name the rules use is built here, from nas.plan.Study (jobs)
+# and nas.catalog (products).
 
 import re
 import shlex
 
 from snakemake.utils import validate
 
+from nas import catalog
 from nas.plan import Study
 
 validate(config, "../schemas/config.schema.yaml")
@@ -13,10 +15,9 @@ STUDY.validate()  # every job's run config, before any job runs
 JOBS = STUDY.all_jobs()
 RESULTS = "results"
 RUNS = f"{RESULTS}/runs"
-TABLES = f"{RESULTS}/tables"
-FIGURES = f"{RESULTS}/figures"
+TABLES = f"{RESULTS}/{catalog.FOLDERS['table']}"
+FIGURES = f"{RESULTS}/{catalog.FOLDERS['figure']}"
 GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
-TRAINED_GT = config.get("ground_truth", "trained") == "trained"
 
 
 def _alternatives(paths):
@@ -26,14 +27,6 @@ def _alternatives(paths):
 wildcard_constraints:
     run=_alternatives(p for p, job in JOBS.items() if not job.seeds),
     pack=_alternatives(p for p, job in JOBS.items() if job.seeds),
-    name="[A-Za-z0-9_]+",
-
-
-def records(paths):
-    """Records files of runs (a list of run paths, or a list of instances of them)."""
-    if paths and isinstance(paths[0], list):
-        return [p for inst in paths for p in records(inst)]
-    return [f"{RUNS}/{p}/records.csv" for p in paths]
 
 
 def producers(files):
@@ -46,12 +39,17 @@ def producers(files):
     return sorted({made_by.get(f, f) for f in files})
 
 
-def instances(paths_per_instance):
-    """Records files grouped by instance, for scripts (params)."""
-    return [
-        records(inst if isinstance(inst, list) else [inst])
-        for inst in paths_per_instance
-    ]
+def under_results(files):
+    """Files named relative to the results folder (nas.catalog), as the rules name them:
+    {label: [instance: [file, ...]]}."""
+    return {
+        label: [[f"{RESULTS}/{f}" for f in inst] for inst in insts]
+        for label, insts in files.items()
+    }
+
+
+def flat(files):
+    return [f for insts in files.values() for inst in insts for f in inst]
 
 
 def train_args(wildcards):
@@ -94,98 +92,44 @@ def data_inputs():
     return [DATA_READY] if config["dataset"] == "cifar10" else []
 
 
-def gt_instances():
-    """Ground-truth instances (one per seed) as lists of job paths; none if from the paper."""
-    return STUDY.ground_truth() if TRAINED_GT else []
+def gt_files():
+    """{"ground_truth": records per instance (one per seed)}; none with the paper's Table 5."""
+    return under_results(catalog.ground_truth_runs(STUDY))
 
 
-def table_files(name):
-    return multiext(f"{TABLES}/{name}", ".csv", ".md", ".tex")
+# Products (nas.catalog): a rule per kind builds the enabled products of that kind, reading
+# each product's runs, and the report shows each product's own caption.
 
 
-def figure_files(name):
-    return multiext(f"{FIGURES}/{name}", ".png", ".pdf")
+def product_names(kind):
+    return _alternatives(p.name for p in catalog.enabled(STUDY, kind))
 
 
-def enabled_tables():
-    names = ["table1", "table2", "intext"] + (["table5"] if TRAINED_GT else [])
-    if STUDY.enabled("groups"):
-        names.append("table3a")
-    if STUDY.enabled("prefix"):
-        names += ["table3b", "table4", "prefix_curve"]
-    return names
+def product(kind, name, wildcards):
+    """The catalog entry of a product job: its own name, or the {name} of a kind's rule."""
+    return catalog.lookup(kind, name or wildcards.name)
 
 
-def enabled_figures():
-    names = ["figure2", "figure3", "figure5"]
-    for name, exp in [
-        ("figure4", "finetune"),
-        ("prefix_curve", "prefix"),
-        ("figure6", "groups"),
-        ("figure7", "long"),
-        ("figure8", "bn_momentum"),
-        ("figure9", "sgd_momentum"),
-    ]:
-        if STUDY.enabled(exp):
-            names.append(name)
-    return sorted(names)
+def product_inputs(kind, name=None):
+    """Named inputs of a product job: the jobs that write its records, and the ground truth."""
+
+    def inputs(wildcards):
+        runs = flat(under_results(product(kind, name, wildcards).runs(STUDY)))
+        return {"runs": producers(runs), "ground_truth": GROUND_TRUTH}
+
+    return inputs
+
+
+def product_files(kind, name=None):
+    """A product's records files per label and instance, for its script (params)."""
+    return lambda wildcards: under_results(product(kind, name, wildcards).runs(STUDY))
+
+
+def product_caption(kind, name=None):
+    """The report's caption of a product (workflow/report/product.rst shows it)."""
+    return lambda wildcards: product(kind, name, wildcards).report_caption()
 
 
 def all_targets():
-    out = [f"{RESULTS}/plan.csv"]
-    for name in enabled_tables():
-        out += table_files(name)
-    for name in enabled_figures():
-        out += figure_files(name)
-    return out + [f"{RESULTS}/findings.csv", f"{RESULTS}/findings.md"]
-
-
-# What each table or figure reads: {label: [instance: [records file, ...], ...]}. The
-# experiment rule files (supernet, ground_truth, groups, prefix, finetune) register theirs.
-PRODUCTS = {}
-
-
-def family_instances():
-    """Share-all families of Tables 1-2 (the enabled ones), as records files per instance."""
-    return {
-        name: instances(STUDY.family(name))
-        for name in ("different_seeds", "different_orders", "different_orders_shuffle")
-        if STUDY.enabled(name)
-    }
-
-
-def product_params(wildcards):
-    return PRODUCTS[wildcards.name]()
-
-
-def product_files(name):
-    """The job outputs and the ground truth that a product reads."""
-    files = [f for insts in PRODUCTS[name]().values() for inst in insts for f in inst]
-    return producers(files) + [GROUND_TRUTH]
-
-
-def product_inputs(wildcards):
-    return product_files(wildcards.name)
-
-
-def findings_instances():
-    """Every experiment's records, labelled '<experiment>:<key>' for nas.products."""
-    out = {f"family:{k}": v for k, v in family_instances().items()}
-    out["ground_truth"] = instances(gt_instances())
-    if STUDY.enabled("groups"):
-        for (grouping, m), insts in STUDY.groups().items():
-            out[f"groups:{grouping}/{m}"] = [records(inst) for inst in insts]
-    if STUDY.enabled("prefix"):
-        for (epochs, k), paths in STUDY.prefix_instances().items():
-            out[f"prefix:{epochs}/{k}"] = instances(paths)
-    for epoch in STUDY.finetune_epochs():
-        out[f"finetune:{epoch}"] = [[f"{FINETUNE}/epoch{epoch}.csv"]]
-    if STUDY.enabled("long"):
-        out["long"] = instances([STUDY.long_run()])
-    if STUDY.enabled("bn_momentum"):
-        for value, paths in STUDY.bn_runs().items():
-            out[f"bn:{value}"] = instances(paths)
-    if STUDY.enabled("sgd_momentum"):
-        for value, path in STUDY.sgd_runs().items():
-            out[f"sgd:{value}"] = instances([path])
-    return out
+    outputs = [f for p in catalog.enabled(STUDY) for f in p.outputs()]
+    return [f"{RESULTS}/plan.csv"] + [f"{RESULTS}/{f}" for f in outputs]

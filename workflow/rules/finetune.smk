@@ -1,12 +1,16 @@
 # Finetuning (paper Figure 4): every child trained alone for a few mini-batches from a
 # snapshot of the first "different seeds" instance. Snapshots are written by that run.
 
-FINETUNE = f"{RESULTS}/finetune"
+FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
 
 
 rule finetune:
     input:
-        records([STUDY.finetune_source()]) if STUDY.finetune_epochs() else [],
+        (
+            [f"{RUNS}/{STUDY.finetune_source()}/records.csv"]
+            if STUDY.finetune_epochs()
+            else []
+        ),
     output:
         f"{FINETUNE}/epoch{{epoch}}.csv",
     log:
@@ -23,14 +27,3 @@ rule finetune:
     shell:
         "nas finetune {params.args} --snapshot {params.snapshot:q} --steps {params.steps:q} "
         "--out {output:q} --die-with-parent > {log:q} 2>&1"
-
-
-# Figure 4 draws the source run's snapshot points (solid) before the finetuning (dotted).
-PRODUCTS["figure4"] = lambda: {
-    **{f"epoch{e}": [[f"{FINETUNE}/epoch{e}.csv"]] for e in STUDY.finetune_epochs()},
-    **(
-        {"source": instances([STUDY.finetune_source()])}
-        if STUDY.finetune_before()
-        else {}
-    ),
-}

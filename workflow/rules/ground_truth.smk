@@ -4,7 +4,7 @@
 
 rule ground_truth:
     input:
-        producers(records(gt_instances())),
+        producers(flat(gt_files())),
     output:
         GROUND_TRUTH,
     log:
@@ -12,10 +12,7 @@ rule ground_truth:
     conda:
         "../envs/nas.yaml"
     params:
-        instances=instances(gt_instances()),
+        instances=gt_files()["ground_truth"],
         source=config.get("ground_truth", "trained"),
     script:
         "../scripts/ground_truth.py"
-
-
-PRODUCTS["table5"] = lambda: {"ground_truth": instances(gt_instances())}

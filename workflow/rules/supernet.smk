@@ -47,36 +47,3 @@ rule train_packed:
     shell:
         "nas train-packed {params.args} --manifest {output:q} --overwrite --die-with-parent "
         "> {log:q} 2>&1"
-
-
-PRODUCTS.update(
-    {
-        "table1": lambda: {
-            **family_instances(),
-            "ground_truth": instances(gt_instances()),
-        },
-        "table2": lambda: {
-            **family_instances(),
-            "ground_truth": instances(gt_instances()),
-        },
-        "figure2": lambda: {
-            **family_instances(),
-            "ground_truth": instances(gt_instances()),
-        },
-        "figure3": lambda: {
-            "shuffled": instances(STUDY.family("different_orders_shuffle"))
-        },
-        "figure5": lambda: {
-            "ordered": instances(STUDY.family("different_seeds")[:1]),
-            "shuffled": instances(STUDY.family("different_orders_shuffle")[:1]),
-        },
-        "figure7": lambda: {"long": instances([STUDY.long_run()])},
-        "figure8": lambda: {
-            f"bn{value}": instances(paths) for value, paths in STUDY.bn_runs().items()
-        },
-        "figure9": lambda: {
-            f"momentum{value}": instances([path])
-            for value, path in STUDY.sgd_runs().items()
-        },
-    }
-)

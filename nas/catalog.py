@@ -1,0 +1,466 @@
+"""Every product of the study (tables, figures, the findings section), each defined once.
+
+An entry says which runs the product reads (a function of the ``Study``), which experiments
+it needs switched on, the function of ``nas.products`` that builds it, and its caption. The
+workflow turns the entries into its table, figure and findings jobs (workflow/rules/
+common.smk), the report shows each entry's caption, and `snakemake` builds the enabled ones.
+Adding a table is one builder in ``nas.products`` and one entry here.
+
+Runs are given as files relative to the results folder, grouped {label: [instance: [file,
+...]]}: a run's records (``runs/<run path>/records.csv``) or a finetuning output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from nas import analysis, products
+from nas.config import from_dict
+from nas.plan import FAMILIES, Study
+
+Files = dict[str, list[list[str]]]
+Kind = Literal["table", "figure", "section"]
+
+FOLDERS: dict[str, str] = {"table": "tables", "figure": "figures", "section": ""}
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "table": (".csv", ".md", ".tex"),
+    "figure": (".png", ".pdf"),
+    "section": (".csv", ".md"),
+}
+FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
+
+
+@dataclass(frozen=True)
+class Product:
+    """One table, figure or report section: what it reads, what builds it, what it shows."""
+
+    name: str  # file stem under its kind's folder (a table and a figure may share one)
+    kind: Kind
+    needs: tuple[str, ...]  # experiments that must be on (see switch_on); () = always made
+    runs: Callable[[Study], Files]
+    build: Callable[..., Any]  # table: Inputs -> DataFrame; else (Inputs, stem) -> files
+    caption: str  # a table's: also its .md and .tex caption
+    notes: str = ""  # shown in the report after the caption
+
+    def stem(self) -> str:
+        """Its path without extension, relative to the results folder."""
+        return str(Path(FOLDERS[self.kind]) / self.name)
+
+    def outputs(self) -> list[str]:
+        return [self.stem() + ext for ext in EXTENSIONS[self.kind]]
+
+    def report_caption(self) -> str:
+        return "\n\n".join(part for part in (self.caption, self.notes) if part)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def records(paths: Iterable[str]) -> list[str]:
+    """The records files of runs (paths under results/runs)."""
+    return [f"runs/{p}/records.csv" for p in paths]
+
+
+def each(paths: Iterable[str]) -> list[list[str]]:
+    """One instance per run."""
+    return [records([p]) for p in paths]
+
+
+def finetune_file(epoch: int) -> str:
+    return f"{FINETUNE}/epoch{epoch}.csv"
+
+
+def _trained_gt(study: Study) -> bool:
+    return study.config.get("ground_truth", "trained") == "trained"
+
+
+def _ground_truth(study: Study) -> list[list[str]]:
+    """Ground-truth instances (one per seed); none with the paper's Table 5."""
+    return [records(inst) for inst in study.ground_truth()] if _trained_gt(study) else []
+
+
+def _families(study: Study) -> Files:
+    return {name: each(study.family(name)) for name in FAMILIES if study.enabled(name)}
+
+
+def families_and_gt(study: Study) -> Files:
+    """Tables 1-2 and Figure 2: the enabled share-all families and the ground truth."""
+    return {**_families(study), "ground_truth": _ground_truth(study)}
+
+
+def ground_truth_runs(study: Study) -> Files:
+    return {"ground_truth": _ground_truth(study)}
+
+
+def shuffled_runs(study: Study) -> Files:
+    return {"shuffled": each(study.family("different_orders_shuffle"))}
+
+
+def dense_pair_runs(study: Study) -> Files:
+    """Figure 5: the first ordered and the first reshuffled instance."""
+    return {
+        "ordered": each(study.family("different_seeds")[:1]),
+        "shuffled": each(study.family("different_orders_shuffle")[:1]),
+    }
+
+
+def finetune_runs(study: Study) -> Files:
+    """Figure 4: each snapshot's finetuning, and the source run's snapshot points."""
+    out = {f"epoch{e}": [[finetune_file(e)]] for e in study.finetune_epochs()}
+    if study.finetune_before():
+        out["source"] = each([study.finetune_source()])
+    return out
+
+
+def group_runs(study: Study) -> Files:
+    return {
+        f"{grouping}/{m}": [records(inst) for inst in insts]
+        for (grouping, m), insts in study.groups().items()
+    }
+
+
+def group_pair_runs(study: Study) -> Files:
+    """Figure 6: the first instance at m = figures.group_m (random) and at m = 1."""
+    m = int(study.config.get("figures", {}).get("group_m", 16))
+    return {
+        "group": [records(study.group_instance("random", m, 0))],
+        "share": [records(study.group_instance("random", 1, 0))],
+    }
+
+
+def prefix_runs(study: Study) -> Files:
+    return {f"{e}/{k}": each(paths) for (e, k), paths in study.prefix_instances().items()}
+
+
+def long_runs(study: Study) -> Files:
+    return {"long": each([study.long_run()])}
+
+
+def bn_runs(study: Study) -> Files:
+    return {f"bn{value}": each(paths) for value, paths in study.bn_runs().items()}
+
+
+def sgd_runs(study: Study) -> Files:
+    """Figure 9: each SGD momentum's run and, when the seeds family is on, its first
+    instance: the same run at the baseline momentum (Figure 5a)."""
+    out = {}
+    if study.enabled("different_seeds"):
+        baseline = from_dict(dict(study.base)).momentum
+        out[f"baseline{baseline}"] = each(study.family("different_seeds")[:1])
+    for value, path in study.sgd_runs().items():
+        out[f"momentum{value}"] = each([path])
+    return out
+
+
+def all_runs(study: Study) -> Files:
+    """Every enabled experiment, labelled '<experiment>:<key>' (the findings, in-text numbers)."""
+    out = {f"family:{k}": v for k, v in _families(study).items()}
+    out["ground_truth"] = _ground_truth(study)
+    if study.enabled("groups"):
+        out.update({f"groups:{k}": v for k, v in group_runs(study).items()})
+    if study.enabled("prefix"):
+        out.update({f"prefix:{k}": v for k, v in prefix_runs(study).items()})
+    for epoch in study.finetune_epochs():
+        out[f"finetune:{epoch}"] = [[finetune_file(epoch)]]
+    if study.enabled("long"):
+        out["long"] = long_runs(study)["long"]
+    if study.enabled("bn_momentum"):
+        out.update({f"bn:{v}": each(paths) for v, paths in study.bn_runs().items()})
+    if study.enabled("sgd_momentum"):
+        out.update({f"sgd:{v}": each([path]) for v, path in study.sgd_runs().items()})
+    return out
+
+
+# --------------------------------------------------------------------------- captions
+
+DIFFERENT_EPOCHS = (
+    "different_epochs: the last `last_epochs` epochs of one reshuffled-order instance; which "
+    "one the paper does not state. Ours: the instance of lower-median {by} (its own {cols}); "
+    "different_epochs_median_all: each column's median over all instances; "
+    "different_epochs_mean_all: each column's mean over them."
+)
+PAPER_BESIDE = "Columns ending in ``_paper`` hold the published values."
+DENSE = (
+    "Each curve is one child's validation accuracy after each of the last ``run.dense_last`` "
+    "mini-batches; lighter colours are better ground-truth ranks, and a diamond marks the child "
+    "trained at that mini-batch."
+)
+
+# --------------------------------------------------------------------------- the registry
+
+P = Product
+PRODUCTS: tuple[Product, ...] = (
+    P(
+        "table1",
+        "table",
+        needs=(),
+        runs=families_and_gt,
+        build=products.table1,
+        caption=(
+            "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
+            + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min")
+        ),
+        notes=PAPER_BESIDE,
+    ),
+    P(
+        "table2",
+        "table",
+        needs=(),
+        runs=families_and_gt,
+        build=products.table2,
+        caption=(
+            "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers). "
+            + DIFFERENT_EPOCHS.format(by="final GT-Tau", cols="means and stds over those epochs")
+        ),
+        notes=PAPER_BESIDE,
+    ),
+    P(
+        "table3a",
+        "table",
+        needs=("groups",),
+        runs=group_runs,
+        build=products.table3a,
+        caption="Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
+        notes=PAPER_BESIDE + " k is ``window`` (the paper: 64).",
+    ),
+    P(
+        "table3b",
+        "table",
+        needs=("prefix",),
+        runs=prefix_runs,
+        build=products.table3b,
+        caption="Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
+        notes=PAPER_BESIDE + " ``epochs`` is our longest prefix run (the paper's: 2000).",
+    ),
+    P(
+        "table4",
+        "table",
+        needs=("prefix",),
+        runs=prefix_runs,
+        build=products.table4,
+        caption="Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
+        notes=PAPER_BESIDE,
+    ),
+    P(
+        "table5",
+        "table",
+        needs=("ground_truth",),
+        runs=ground_truth_runs,
+        build=products.table5,
+        caption="Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
+        notes=PAPER_BESIDE,
+    ),
+    P(
+        "intext",
+        "table",
+        needs=(),
+        runs=all_runs,
+        build=products.intext_table,
+        caption=(
+            "The paper's in-text numbers (ranges, a case study, a bound) beside ours; a range "
+            "is low-high, a single value has low = high."
+        ),
+        notes=(
+            "From Sections 3.2, 3.3, 4.2.1, 4.3 and Appendix A.2.2 (``nas/intext.py``): ``paper`` "
+            "as printed, ``paper_low``/``paper_high`` and ``ours_low``/``ours_high`` the range, "
+            "``n`` the units summarised, ``note`` what to read it against. The prefix rows give, "
+            "per k, the first evaluated epoch at which the mean GT-Tau over instances is above 0.6 "
+            "(the paper: k = 0 takes over 1000 of 2000 epochs)."
+        ),
+    ),
+    P(
+        "prefix_curve",
+        "table",
+        needs=("prefix",),
+        runs=prefix_runs,
+        build=products.prefix_curve_table,
+        caption=(
+            "Prefix sharing: GT-Tau of the epoch points, mean and std over instances, "
+            "per run length and k (the figure prefix_curve draws)."
+        ),
+        notes="Epoch points every ``experiments.prefix.eval_every`` epochs and the last.",
+    ),
+    P(
+        "figure2",
+        "figure",
+        needs=(),
+        runs=families_and_gt,
+        build=products.figure2,
+        caption=(
+            'S-Tau after every epoch for "Diff. seeds", "Diff. orders (shuffle)" and the ground '
+            "truth: how much the instances of a family agree on the ranking (Section 3.2)."
+        ),
+        notes=(
+            "Epochs drawn: ``figures.figure2_epochs`` (the paper's 120-200). A ground truth "
+            "trained longer than the super-nets (``experiments.ground_truth.epochs``) is drawn "
+            "as its final S-Tau, dashed."
+        ),
+    ),
+    P(
+        "figure3",
+        "figure",
+        needs=("different_orders_shuffle",),
+        runs=shuffled_runs,
+        build=products.figure3,
+        caption=(
+            "Distribution of the rank of each child, ordered from the ground-truth best to worst: "
+            "(a) the final rank over the reshuffled-order instances, (b) the rank over the last "
+            "``last_epochs`` epochs of one of them. Boxes span the quartiles, with a line at the "
+            "median; whiskers show the range; outliers are circles."
+        ),
+    ),
+    P(
+        "figure4",
+        "figure",
+        needs=("finetune",),
+        runs=finetune_runs,
+        build=products.figure4,
+        caption=(
+            'Finetuning from snapshots of the first "different seeds" instance (Section 3.3): '
+            "accuracy of every child (top) and GT-Tau (bottom), one column per snapshot epoch "
+            "(``experiments.finetune.epochs``)."
+        ),
+        notes=(
+            "Solid: the source run's own evaluations after each of the mini-batches before the "
+            "snapshot (``experiments.finetune.before``), all children sharing one copy; dotted: "
+            "each child finetuned alone from the snapshot. x counts mini-batches from the snapshot."
+        ),
+    ),
+    P(
+        "figure5",
+        "figure",
+        needs=("different_seeds", "different_orders_shuffle"),
+        runs=dense_pair_runs,
+        build=products.figure5,
+        caption=(
+            "Validation accuracy of all children over the last mini-batches, (a) ordered (the "
+            'first "different seeds" instance), (b) shuffled (a new order every 64 mini-batches).'
+        ),
+        notes=DENSE + " Ordered, the pattern repeats with the period of the child order.",
+    ),
+    P(
+        "figure6",
+        "figure",
+        needs=("groups",),
+        runs=group_pair_runs,
+        build=products.figure6,
+        caption=(
+            "Validation accuracy of one group of group sharing (random grouping, m = "
+            "``figures.group_m``, the group holding ``figures.group_child``) over the last "
+            "mini-batches, (a) within its group, (b) the same children under full sharing (m = 1)."
+        ),
+        notes=(
+            "A colour per child (legend: its ground-truth rank); a diamond marks the child trained "
+            "at that mini-batch."
+        ),
+    ),
+    P(
+        "figure7",
+        "figure",
+        needs=("long",),
+        runs=long_runs,
+        build=products.figure7,
+        caption=(
+            "Validation accuracy of all children over the last mini-batches of a share-all run of "
+            "``experiments.long.epochs`` epochs (the paper: 2000), drawn as Figure 5a."
+        ),
+        notes=DENSE,
+    ),
+    P(
+        "figure8",
+        "figure",
+        needs=("bn_momentum",),
+        runs=bn_runs,
+        build=products.figure8,
+        caption=(
+            "GT-Tau over the last mini-batches, one curve per instance, one panel per BN momentum "
+            "(``experiments.bn_momentum.values``; the paper: 0.1 and 0.9)."
+        ),
+    ),
+    P(
+        "figure9",
+        "figure",
+        needs=("sgd_momentum",),
+        runs=sgd_runs,
+        build=products.figure9,
+        caption=(
+            "Validation accuracy of all children over the last mini-batches, one panel per SGD "
+            'momentum: the baseline ``run.momentum`` (the first "different seeds" instance, as '
+            "in Figure 5a) and every value of ``experiments.sgd_momentum.values`` (the paper: 0, "
+            "where the accuracy varies over a wider range)."
+        ),
+        notes=DENSE,
+    ),
+    P(
+        "prefix_curve",
+        "figure",
+        needs=("prefix",),
+        runs=prefix_runs,
+        build=products.prefix_curve_figure,
+        caption=(
+            "Prefix sharing (Section 4.3): GT-Tau against epochs, one line per k (mean over "
+            "instances, a band of one std), one panel per run length; the dashed line is 0.6, a "
+            "circle each k's first epoch above it."
+        ),
+        notes=(
+            "The paper: k = 0 takes over 1000 of 2000 epochs. Not a figure of the paper: it draws "
+            "the curve behind that sentence."
+        ),
+    ),
+    P(
+        "findings",
+        "section",
+        needs=(),
+        runs=all_runs,
+        build=products.findings_section,
+        caption=(
+            "The paper's observations as testable statements: for each, the statistic computed "
+            "from this run's records, the paper's value, ours with a 95 % bootstrap interval over "
+            "the units the experiment repeats (instances, groups, mini-batches or finetuning "
+            "steps), and a verdict: supported, contradicted, or inconclusive at this n "
+            "(``nas/findings.py`` defines each criterion)."
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def switch_on(study: Study, switch: str) -> bool:
+    """Whether a product's experiment is on: ``ground_truth`` means the children are trained
+    (config ground_truth: trained, not the paper's Table 5); any other name is the
+    experiments.<name> toggle."""
+    if switch == "ground_truth":
+        return _trained_gt(study)
+    return study.enabled(switch)
+
+
+def enabled(study: Study, kind: Kind | None = None) -> list[Product]:
+    """The products this study makes (of one kind, or all), in registry order."""
+    return [
+        p
+        for p in PRODUCTS
+        if (kind is None or p.kind == kind) and all(switch_on(study, s) for s in p.needs)
+    ]
+
+
+def lookup(kind: str, name: str) -> Product:
+    for product in PRODUCTS:
+        if product.kind == kind and product.name == name:
+            return product
+    known = ", ".join(p.name for p in PRODUCTS if p.kind == kind)
+    raise ValueError(f"unknown {kind} {name!r}; known: {known}")
+
+
+def build(
+    product: Product, files: Files, gt_path: str | Path, stem: str | Path, config: dict
+) -> Any:
+    """Build one product from its runs' records files (paths as the workflow passes them)."""
+    src = products.Inputs(files, gt_path, config)
+    if product.kind == "table":
+        return analysis.write_table(product.build(src), Path(stem), product.caption)
+    return product.build(src, Path(stem))
