@@ -35,7 +35,7 @@ from nas.config import RunConfig
 from nas.data import Split
 from nas.evaluate import evaluate_scores
 from nas.opcount import operator_calls
-from nas.packed import build_packed, packed_train_step
+from nas.packed import build_packed
 from nas.supernet import build_supernet
 from nas.train import make_optimizer, train_step
 
@@ -65,7 +65,7 @@ def train_step_cost(pack: int) -> tuple[float, int]:
     cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
     children = cfg.run_children()
     if pack > 1:
-        model, step = build_packed(cfg, list(range(pack)), 10, "cpu"), packed_train_step
+        model, step = build_packed(cfg, list(range(pack)), 10, "cpu"), train_step
     else:
         model, step = build_supernet(cfg, 10), train_step
     opt = make_optimizer(cfg, model)

@@ -232,14 +232,14 @@ def bench(
     del model, opt
 
     if packed:
-        from nas.packed import build_packed, packed_train_step, shares_batches
+        from nas.packed import build_packed
 
         seeds = list(range(packed))
         model = build_packed(cfg, seeds, 10, dev)
         opt = make_optimizer(cfg, model)
         # each model reads its own batch (data_seed follows the init seed): K stacked images
-        xk = x if shares_batches(cfg, seeds) else torch.cat([x] * packed, dim=1)
-        run = trainer(model, opt, xk, packed_train_step)
+        xk = x if cfg.data_seed is not None else torch.cat([x] * packed, dim=1)
+        run = trainer(model, opt, xk, train_step)
         run.warm_up()
         t = _best(lambda: run(train_steps, 2), dev, repeats)
         out["packed_models"] = packed

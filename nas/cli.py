@@ -28,7 +28,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.groups:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
-        run_groups(cfg, parse_index_list(args.groups, cfg.m), args.out, overwrite=args.overwrite)
+        groups = parse_index_list(args.groups, cfg.m)
+        run_groups(cfg, [cfg.init_seed], groups, [args.out], overwrite=args.overwrite)
     else:
         run_training(cfg, args.out, checkpoint=args.checkpoint, overwrite=args.overwrite)
     return 0
@@ -120,7 +121,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _train_packed(args: argparse.Namespace) -> int:
-    from nas.packed import run_packed_groups, run_packed_training, write_manifest
+    from nas.train import run_groups, train_members, write_manifest
 
     cfg = load_config(args.config, args.set)
     seeds = parse_ranges(args.init_seeds, "--init-seeds")
@@ -131,9 +132,9 @@ def _train_packed(args: argparse.Namespace) -> int:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
         groups = parse_index_list(args.groups, cfg.m)
-        files = run_packed_groups(cfg, seeds, groups, outs, overwrite=args.overwrite)
+        files = run_groups(cfg, seeds, groups, outs, overwrite=args.overwrite)
     else:
-        files = run_packed_training(
+        files = train_members(
             cfg, seeds, outs, checkpoint=args.checkpoint, overwrite=args.overwrite
         )
     if args.manifest:

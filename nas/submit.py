@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nas import slurm
-from nas.config import format_override
+from nas.config import RunConfig, format_override, load_config
 
 CONTROLLER_NAME = "nas-snakemake"
 DEFAULT_HOURS = 72.0
@@ -152,16 +152,18 @@ def describe_controller(job, workdir: str | Path = ".") -> str:
 
 
 class TrainJob:
-    """One `nas train` run in a submitit job. Checkpointable: when SLURM requeues or times
+    """One training run in a submitit job: a validated run config (as a plain dict, which
+    pickles across versions) and its folder. Checkpointable: when SLURM requeues or times
     out the job, submitit resubmits the same call and training resumes from OUT/resume.pt."""
 
-    def __call__(self, argv: list[str]) -> str:
-        from nas.cli import main
+    def __init__(self, config: dict[str, Any], out: str | Path) -> None:
+        self.config, self.out = config, str(out)
 
-        code = main(["train", *argv])
-        if code != 0:
-            raise RuntimeError(f"nas train {shlex.join(argv)} exited with status {code}")
-        return str(Path(argv[argv.index("--out") + 1]) / "records.csv")
+    def __call__(self) -> str:
+        from nas.config import from_dict
+        from nas.train import run_training
+
+        return str(run_training(from_dict(self.config), self.out))
 
     def checkpoint(self, *args: Any, **kwargs: Any):
         import submitit
@@ -175,20 +177,13 @@ def run_name(overrides: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9._,-]+", "_", name) or "base"
 
 
-def train_argv(
-    overrides: dict[str, Any],
-    out: str | Path,
-    base: dict[str, Any] | None = None,
-    config: str | None = None,
-    groups: str | None = None,
-) -> list[str]:
-    """`nas train` arguments: the base config, then the run's overrides (they win)."""
-    argv = ["--config", str(config)] if config else []
-    for key, value in {**(base or {}), **overrides}.items():
-        argv += ["--set", f"{key}={format_override(value)}"]
-    if groups:
-        argv += ["--groups", groups]
-    return argv + ["--out", str(out)]
+def run_config(
+    overrides: dict[str, Any], base: dict[str, Any] | None = None, config: str | None = None
+) -> RunConfig:
+    """The validated run config of one sweep run: the YAML file, the base, then the run's
+    overrides (they win), each read as `nas train --set key=value` reads it."""
+    sets = [f"{k}={format_override(v)}" for k, v in {**(base or {}), **overrides}.items()]
+    return load_config(config, sets)
 
 
 def sweep(
@@ -207,13 +202,15 @@ def sweep(
     name: str = "nas-sweep",
     preflight: bool = True,
 ) -> list:
-    """Submit one `nas train` job per override dict (on the GPU partition, one GPU each);
-    returns the submitit jobs in order. Run folders are OUT_ROOT/<overrides>; each job's
+    """Submit one training job per override dict (on the GPU partition, one GPU each);
+    every run config is validated first, so a bad override fails here, before any job.
+    Returns the submitit jobs in order. Run folders are OUT_ROOT/<overrides>; each job's
     result() is the path of its records.csv."""
     out_root = Path(out_root).resolve()
     names = [run_name(o) for o in overrides]
     if len(set(names)) != len(names):
         raise ValueError("sweep: two override dicts are the same")
+    configs = [run_config(o, base, config) for o in overrides]  # every one, before submitting
     partition = partition or os.environ.get(slurm.GPU_PARTITION)
     if preflight:
         req = slurm.Request(account=_account(account) or f"${slurm.ACCOUNT}")
@@ -235,9 +232,9 @@ def sweep(
         tasks_per_node=1,
     )
     jobs = []
-    for over, run in zip(overrides, names, strict=True):
+    for over, run, cfg in zip(overrides, names, configs, strict=True):
         out = out_root / run
         out.mkdir(parents=True, exist_ok=True)
         (out / "overrides.json").write_text(json.dumps(over, indent=2, sort_keys=True) + "\n")
-        jobs.append(executor.submit(TrainJob(), train_argv(over, out, base, config)))
+        jobs.append(executor.submit(TrainJob(cfg.to_dict(), out)))
     return jobs

@@ -1,4 +1,10 @@
-"""Training one super-net instance (or one group), with dense evaluation, snapshots and resume.
+"""The training driver: one run trains K members, with dense evaluation, snapshots and resume.
+
+A member is one instance of the study (one init seed). K = 1 is a plain run of one SuperNet;
+K > 1 trains the members of a seed-packed job as one packed model (the transform is
+nas.packed), each member with its own mini-batches. Either way the same loop, step,
+evaluation, checkpoint format and group loop run, and each member's folder receives the
+records.csv, run.json and snapshots of its own run.
 
 Every random choice is random-access from explicit seeds (data order per epoch, augmentation
 per step, child per step), so a run resumed from a checkpoint at any step produces exactly
@@ -7,6 +13,7 @@ the records of an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -32,8 +39,9 @@ from nas.checkpoint import (
 from nas.completeness import snapshot_steps
 from nas.config import ConfigError, RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
-from nas.evaluate import evaluate_children
-from nas.records import Record, atomic_write_text, write_json, write_records
+from nas.evaluate import evaluate_scores
+from nas.packed import build_packed, unpack_optimizer_state, unpack_state
+from nas.records import Record, atomic_write_bytes, atomic_write_text, write_json, write_records
 from nas.runfolder import FolderLock, check_folder, check_writable, claim
 from nas.schedule import ChildSchedule, derived_seed
 from nas.supernet import SuperNet, build_supernet
@@ -133,6 +141,16 @@ def make_optimizer(cfg: RunConfig, model: SuperNet) -> torch.optim.SGD:
     )
 
 
+def member_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of one model (logits N x classes), or the sum of the members' mean
+    cross-entropies (N x K x classes, labels N x K or shared N), so each member of a packed
+    model gets the gradient it would get alone."""
+    if logits.dim() == 2:
+        return F.cross_entropy(logits, y)
+    ys = [y[:, k] if y.dim() == 2 else y for k in range(logits.shape[1])]
+    return sum(F.cross_entropy(logits[:, k], yk) for k, yk in enumerate(ys))
+
+
 def train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) -> torch.Tensor:
     """One mini-batch on one child. grad_clear="zero" is what the paper's code did
     (PyTorch <= 1.x zero_grad): shared ops used before keep a zero gradient, so weight decay
@@ -141,7 +159,7 @@ def train_step(cfg: RunConfig, model: SuperNet, opt, x, y, child: str) -> torch.
     opt.zero_grad(set_to_none=cfg.grad_clear == "none")
     with precision_context(cfg, x.device):
         logits = model(x, child)
-    loss = F.cross_entropy(logits.float(), y)
+    loss = member_loss(logits.float(), y)
     loss.backward()
     opt.step()
     model.drop_own_grads(child)
@@ -160,7 +178,7 @@ def restore_grads(model: SuperNet, names: list[str]) -> None:
 
 
 def save_state(path: Path, cfg, model, opt, step: int, extra: dict[str, Any]) -> None:
-    """A checkpoint or snapshot: tensors and plain types only (see nas.checkpoint)."""
+    """A snapshot of one model: tensors and plain types only (see nas.checkpoint)."""
     state = {
         "config": cfg.to_dict(),
         "step": step,
@@ -173,8 +191,8 @@ def save_state(path: Path, cfg, model, opt, step: int, extra: dict[str, Any]) ->
 
 
 def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
-    """Restore a checkpoint or snapshot into `model` and, given `opt`, the optimizer state and
-    the gradients it held; without `opt` the weights only (finetuning starts a fresh SGD)."""
+    """Restore a snapshot into `model` and, given `opt`, the optimizer state and the
+    gradients it held; without `opt` the weights only (finetuning starts a fresh SGD)."""
     state = load_checkpoint(path)
     if state["config"] != cfg.to_dict():
         raise ValueError(
@@ -190,7 +208,7 @@ def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
 
 class StopFlag:
     """Turns SIGTERM/SIGURG into a flag checked between mini-batches. Nested uses share the
-    outermost flag, so a signal while a packed job sets up its next group is not lost."""
+    outermost flag, so a signal while a job sets up its next group is not lost."""
 
     _active: StopFlag | None = None
 
@@ -217,30 +235,18 @@ class StopFlag:
             StopFlag._active, self._owner = None, False
 
 
-def _eval_records(cfg, model, children, data, kind, epoch, step, trained) -> list[Record]:
-    with precision_context(cfg, data.val.labels.device):
-        scores = evaluate_children(
-            model,
-            children,
-            cfg.eval_split(data.val, kind),
-            cfg.eval_batch_size,
-            cfg.channels_last,
-            cfg.eval_engine,
-        )
-    return [Record(kind, epoch, step, trained, c, acc, loss) for c, (acc, loss) in scores.items()]
-
-
-def _relabel(evaluated: list[Record], kind: str, epoch: int) -> list[Record]:
+def _relabel(evaluated: list[list[Record]], kind: str, epoch: int) -> list[list[Record]]:
     """A point evaluated once may serve two kinds (the last dense point is also an epoch point,
     a dense point before the last snapshot also a snapshot point): reuse its evaluation."""
     return [
-        Record(kind, epoch, r.step, r.trained_child, r.child, r.accuracy, r.loss) for r in evaluated
+        [Record(kind, epoch, r.step, r.trained_child, r.child, r.accuracy, r.loss) for r in rs]
+        for rs in evaluated
     ]
 
 
 @dataclass
 class Progress:
-    """Where a training run stands: its step, records (a list per model) and timing."""
+    """Where a training run stands: its step, records (a list per member) and timing."""
 
     step: int = 0
     records: list[list[Record]] = field(default_factory=lambda: [[]])
@@ -249,35 +255,183 @@ class Progress:
     )
 
     def extend(self, new: list[list[Record]]) -> None:
-        """Add one evaluation's records (a list per model) to each model's records."""
+        """Add one evaluation's records (a list per member) to each member's records."""
         for mine, part in zip(self.records, new, strict=True):
             mine += part
 
 
+def member_configs(cfg: RunConfig, init_seeds: list[int]) -> list[RunConfig]:
+    return [dataclasses.replace(cfg, init_seed=s) for s in init_seeds]
+
+
+class MemberBatches:
+    """Each member's own mini-batch (BatchSource of its config): for one member, or members
+    that share a data seed, that batch; otherwise the members' images stacked along channels
+    (N x K*C x H x W) and their labels N x K, which a packed model's stem reads grouped."""
+
+    def __init__(self, members: list[RunConfig], data: Dataset) -> None:
+        self.sources = [BatchSource(c, data) for c in members]
+        if len({c.batch_seed() for c in members}) == 1:
+            self.sources = self.sources[:1]
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if len(self.sources) == 1:
+            return self.sources[0].batch(step)
+        xs, ys = zip(*(src.batch(step) for src in self.sources), strict=True)
+        return torch.cat(xs, dim=1), torch.stack(ys, dim=1)
+
+
+@dataclass
+class Members:
+    """What one run trains: K member configs, their folders, and the model computing them
+    all (the SuperNet itself for K = 1, a packed one otherwise)."""
+
+    configs: list[RunConfig]
+    dirs: list[Path]
+    model: SuperNet
+    children: list[str]
+    n_classes: int
+
+    @property
+    def packed(self) -> bool:
+        return len(self.configs) > 1
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint of this run must have been written by."""
+        return {"config": self.configs[0].to_dict(), "init_seeds": self.seeds}
+
+    @property
+    def seeds(self) -> list[int]:
+        return [c.init_seed for c in self.configs]
+
+
+def build_members(configs: list[RunConfig], dirs: list[Path], n_classes: int, device) -> Members:
+    cfg, seeds = configs[0], [c.init_seed for c in configs]
+    if len(configs) == 1:
+        model = build_supernet(cfg, n_classes).to(device)
+        if cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+    else:
+        model = build_packed(cfg, seeds, n_classes, device)
+    return Members(configs, dirs, model, cfg.run_children(), n_classes)
+
+
+def evaluate_members(
+    members: Members, data: Dataset, kind: str, epoch: int, step: int, trained: str
+) -> list[list[Record]]:
+    """Every child evaluated with each member's weights: a list of records per member."""
+    cfg, model, children = members.configs[0], members.model, members.children
+    k = len(members.configs) if members.packed else 0
+    with precision_context(cfg, data.val.labels.device):
+        acc, loss = evaluate_scores(
+            model,
+            children,
+            cfg.eval_split(data.val, kind),
+            cfg.eval_batch_size,
+            cfg.channels_last,
+            k,
+            cfg.eval_engine,
+        )
+    if members.packed:  # each score is a list over the members
+        per_member = [[(a[i], lo[i]) for a, lo in zip(acc, loss, strict=True)] for i in range(k)]
+    else:
+        per_member = [list(zip(acc, loss, strict=True))]
+    return [
+        [
+            Record(kind, epoch, step, trained, c, *score)
+            for c, score in zip(children, scores, strict=True)
+        ]
+        for scores in per_member
+    ]
+
+
+def member_states(members: Members, opt) -> list[tuple[SuperNet, Any]]:
+    """(model, optimizer) of each member as a separate run would hold them: the run's own
+    for K = 1, unpacked copies for a packed model (so snapshots load in nas.finetune)."""
+    if not members.packed:
+        return [(members.model, opt)]
+    names, opt_state, out = grad_names(members.model), opt.state_dict(), []
+    for k, cfg in enumerate(members.configs):
+        single = build_supernet(cfg, members.n_classes)
+        single.load_state_dict(unpack_state(members.model, k))
+        single_opt = make_optimizer(cfg, single)
+        single_opt.load_state_dict(unpack_optimizer_state(members.model, opt_state, k))
+        restore_grads(single, names)
+        out.append((single, single_opt))
+    return out
+
+
 @dataclass
 class Loop:
-    """What differs between a single and a packed run: its step, its evaluation (records per
-    model), snapshots, checkpoint, and the suffix of its epoch log line."""
+    """The run's hooks the loop calls: step, evaluation (records per member), snapshot,
+    checkpoint and log."""
 
-    step: Callable
-    evaluate: Callable[[str, int, int, str], list[list[Record]]]
-    snapshot: Callable[[int], None]
-    checkpoint: Callable[[], None]
+    members: Members
+    data: Dataset
+    opt: Any
+    ckpt: Path
+    run: Progress
     log: Callable[[str], Any]
-    log_suffix: str = ""
-    batches: Any = None  # an object with batch(step) -> (x, y); default BatchSource(cfg, data)
+
+    def evaluate(self, kind: str, epoch: int, step: int, trained: str) -> list[list[Record]]:
+        return evaluate_members(self.members, self.data, kind, epoch, step, trained)
+
+    def snapshot(self, done: int) -> None:
+        pairs = member_states(self.members, self.opt)
+        for cfg, out, (model, opt) in zip(
+            self.members.configs, self.members.dirs, pairs, strict=True
+        ):
+            path = out / "snapshots" / f"epoch_{done}.pt"
+            save_state(path, cfg, model, opt, self.run.step, {"epoch": done})
+
+    def checkpoint(self) -> None:
+        """One format for every run: the run's identity, model, optimizer and gradients held,
+        and each member's records so far."""
+        model = self.members.model
+        state = {
+            **self.members.identity,
+            "step": self.run.step,
+            "model": model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "grad_names": grad_names(model),
+            "records": [records_to_rows(r) for r in self.run.records],
+            "timing": self.run.timing,
+        }
+        save_checkpoint(self.ckpt, state)
+
+    def resume(self, total: int) -> None:
+        """Continue from the checkpoint if there is one (written by this very run)."""
+        if not self.ckpt.exists():
+            return
+        state = load_checkpoint(self.ckpt)
+        if {k: state.get(k) for k in ("config", "init_seeds")} != self.members.identity:
+            raise ValueError(
+                f"{self.ckpt} was written by a different config or seed list; delete it (or "
+                "pass --overwrite) to start this run afresh"
+            )
+        self.members.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        restore_grads(self.members.model, state["grad_names"])
+        records = [rows_to_records(r) for r in state["records"]]
+        self.run = Progress(state["step"], records, state["timing"])
+        self.run.timing["attempts"] += 1
+        self.log(f"resumed from {self.ckpt} at step {self.run.step}/{total}")
 
 
-def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: StopFlag) -> None:
-    """The training loop of one run from run.step on: lr schedule, child order, dense and
+def run_loop(loop: Loop, stop: StopFlag) -> None:
+    """The training loop from loop.run.step on: lr schedule, child order, dense and
     per-epoch evaluation, snapshots, a checkpoint after every epoch and on a stop signal."""
-    schedule = ChildSchedule(children, cfg.order, cfg.order_seed)
-    batches = loop.batches or BatchSource(cfg, data)
+    cfg, data, model, opt = loop.members.configs[0], loop.data, loop.members.model, loop.opt
+    schedule = ChildSchedule(loop.members.children, cfg.order, cfg.order_seed)
+    batches = MemberBatches(loop.members.configs, data)
     spe = cfg.steps_per_epoch(len(data.train))
     total = cfg.epochs * spe
     dense_from = total - cfg.dense_last
     eval_epochs = cfg.eval_epoch_set()
     before_snapshot = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, spe)
+    suffix = f", {len(loop.members.configs)} packed models" if loop.members.packed else ""
+    run = loop.run
     model.train()
     while run.step < total:
         t0 = time.perf_counter()
@@ -286,7 +440,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
             group["lr"] = lr_at(cfg, epoch)
         x, y = batches.batch(run.step)
         child = schedule.child_at(run.step)
-        loop.step(cfg, model, opt, x, y, child)
+        train_step(cfg, model, opt, x, y, child)
         run.step += 1
         step = run.step
         t1 = time.perf_counter()
@@ -298,7 +452,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
         if step in before_snapshot:
             snap = before_snapshot[step]
             run.extend(
-                [_relabel(ev, "snapshot", snap) for ev in evaluated]
+                _relabel(evaluated, "snapshot", snap)
                 if evaluated
                 else loop.evaluate("snapshot", snap, step, child)
             )
@@ -306,7 +460,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
             done = step // spe
             if done in eval_epochs:
                 new = (
-                    [_relabel(ev, "epoch", done) for ev in evaluated]
+                    _relabel(evaluated, "epoch", done)
                     if evaluated and not cfg.minibatch_eval_images
                     else loop.evaluate("epoch", done, step, child)
                 )
@@ -315,7 +469,7 @@ def run_loop(cfg, model, opt, data, children, run: Progress, loop: Loop, stop: S
                 loop.snapshot(done)
             run.timing["eval_s"] += time.perf_counter() - t1
             loop.checkpoint()
-            loop.log(f"epoch {done}/{cfg.epochs} done (step {step}){loop.log_suffix}")
+            loop.log(f"epoch {done}/{cfg.epochs} done (step {step}){suffix}")
         else:
             run.timing["eval_s"] += time.perf_counter() - t1
         if stop.signum is not None:
@@ -331,64 +485,77 @@ def run_training(
     log=print,
     overwrite: bool = False,
 ) -> Path:
-    """Train one instance; write records.csv and run.json into out_dir. Resumes from
-    `checkpoint` (default out_dir/resume.pt) if it exists; SIGTERM/SIGURG save it and exit.
-    A folder finished with this config is left alone; one of another config is refused
-    unless `overwrite` (see nas.runfolder)."""
-    out_dir = Path(out_dir)
-    check_writable(out_dir)
-    if check_folder(out_dir, cfg.to_dict(), overwrite):
-        log(f"{out_dir}: already finished with these arguments; nothing to do")
-        return out_dir / "records.csv"
+    """Train one instance (a run of one member); see train_members."""
+    return train_members(cfg, [cfg.init_seed], [out_dir], checkpoint, log, overwrite)[0]
+
+
+def train_members(
+    cfg: RunConfig,
+    init_seeds: list[int],
+    out_dirs: list[str | Path],
+    checkpoint: str | Path | None = None,
+    log=print,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Train one instance per init seed (cfg otherwise as given), all in one model, and write
+    each seed's records.csv and run.json into its out_dir. Seeds whose out_dir holds their
+    finished run are skipped; a folder of another config is refused unless `overwrite`
+    (nas.runfolder). Resumes from `checkpoint` (default: resume.pt in the first pending
+    out_dir); SIGTERM/SIGURG save it and exit."""
+    if len(init_seeds) != len(out_dirs) or not init_seeds:
+        raise ValueError("give one out_dir per init seed (and at least one seed)")
+    if len(set(init_seeds)) != len(init_seeds):
+        raise ValueError(f"init seeds repeat: {init_seeds}")
+    members = member_configs(cfg, init_seeds)
+    dirs = [Path(d) for d in out_dirs]
+    for d in dirs:
+        check_writable(d)
+    todo = [(c, d) for c, d in zip(members, dirs, strict=True) if not _finished(c, d, overwrite)]
+    if not todo:
+        log(f"{_which(members, dirs)}: already finished with these arguments; nothing to do")
+        return [d / "records.csv" for d in dirs]
     with StopFlag() as stop:
-        return _train(cfg, out_dir, checkpoint, log, stop, overwrite)
+        device = setup_torch(cfg)
+        data = load_run_data(cfg, device)
+        with contextlib.ExitStack() as held:
+            for _, d in todo:
+                held.enter_context(FolderLock(d))
+            todo = [(c, d) for c, d in todo if not claim(d, c.to_dict(), overwrite)]
+            if todo:  # else other processes finished them meanwhile
+                _train_locked(todo, checkpoint, log, stop, device, data, overwrite)
+    return [d / "records.csv" for d in dirs]
 
 
-def _train(cfg: RunConfig, out_dir: Path, checkpoint, log, stop: StopFlag, overwrite) -> Path:
-    ckpt = Path(checkpoint) if checkpoint else out_dir / "resume.pt"
-    device = setup_torch(cfg)
-    data = load_run_data(cfg, device)
-    with FolderLock(out_dir):
-        if claim(out_dir, cfg.to_dict(), overwrite):  # another process finished it meanwhile
-            return out_dir / "records.csv"
-        if overwrite:
-            discard_foreign(ckpt, lambda state: state["config"] == cfg.to_dict(), log)
-        return _train_locked(cfg, out_dir, ckpt, log, stop, device, data)
+def _finished(cfg: RunConfig, out: Path, overwrite: bool) -> bool:
+    return check_folder(out, cfg.to_dict(), overwrite)
 
 
-def _train_locked(cfg, out_dir: Path, ckpt: Path, log, stop: StopFlag, device, data) -> Path:
-    model = build_supernet(cfg, data.n_classes).to(device)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(cfg, model)
-    children = cfg.run_children()
-    total = cfg.epochs * cfg.steps_per_epoch(len(data.train))
-    run = Progress()
-    if ckpt.exists():
-        state = load_state(ckpt, cfg, model, opt)
-        run = Progress(state["step"], [rows_to_records(state["records"])], state["timing"])
-        run.timing["attempts"] += 1
-        log(f"resumed from {ckpt} at step {run.step}/{total}")
+def _which(members: list[RunConfig], dirs: list[Path]) -> str:
+    return str(dirs[0]) if len(dirs) == 1 else f"seeds {[c.init_seed for c in members]}"
 
-    def checkpoint_now() -> None:
-        extra = {"records": records_to_rows(run.records[0]), "timing": run.timing}
-        save_state(ckpt, cfg, model, opt, run.step, extra)
 
-    def snapshot(done: int) -> None:
-        path = out_dir / "snapshots" / f"epoch_{done}.pt"
-        save_state(path, cfg, model, opt, run.step, {"epoch": done})
-
-    def evaluate(kind: str, epoch: int, step: int, trained: str) -> list[list[Record]]:
-        return [_eval_records(cfg, model, children, data, kind, epoch, step, trained)]
-
-    loop = Loop(train_step, evaluate, snapshot, checkpoint_now, log)
-    run_loop(cfg, model, opt, data, children, run, loop, stop)
-    records, timing = run.records[0], run.timing
-
-    write_records(out_dir / "records.csv", records)
-    write_json(out_dir / "run.json", run_info(cfg, device, children, total, timing))
+def _train_locked(todo, checkpoint, log, stop: StopFlag, device, data, overwrite) -> None:
+    configs, dirs = [c for c, _ in todo], [d for _, d in todo]
+    members = build_members(configs, dirs, data.n_classes, device)
+    ckpt = Path(checkpoint) if checkpoint else dirs[0] / "resume.pt"
+    if overwrite:
+        discard_foreign(ckpt, lambda s: _identity_of(s) == members.identity, log)
+    opt = make_optimizer(configs[0], members.model)
+    total = configs[0].epochs * configs[0].steps_per_epoch(len(data.train))
+    loop = Loop(members, data, opt, ckpt, Progress(records=[[] for _ in configs]), log)
+    loop.resume(total)
+    run_loop(loop, stop)
+    for k, (cfg, out) in enumerate(zip(configs, dirs, strict=True)):
+        info = run_info(cfg, device, members.children, total, loop.run.timing)
+        if members.packed:
+            info["packed"] = {"init_seeds": members.seeds, "index": k}
+        write_records(out / "records.csv", loop.run.records[k])
+        write_json(out / "run.json", info)
     ckpt.unlink(missing_ok=True)
-    return out_dir / "records.csv"
+
+
+def _identity_of(state: dict[str, Any]) -> dict[str, Any]:
+    return {"config": state.get("config"), "init_seeds": state.get("init_seeds")}
 
 
 def run_info(cfg, device, children, total_steps, timing) -> dict[str, Any]:
@@ -405,21 +572,42 @@ def run_info(cfg, device, children, total_steps, timing) -> dict[str, Any]:
 
 
 def run_groups(
-    cfg: RunConfig, groups: list[int], out_dir: str | Path, log=print, overwrite: bool = False
-) -> Path:
+    cfg: RunConfig,
+    init_seeds: list[int],
+    groups: list[int],
+    out_dirs: list[str | Path],
+    log=print,
+    overwrite: bool = False,
+) -> list[Path]:
     """Train several groups of one partition in one process (packing many short runs into
-    one allocation), one after another. Each group keeps its own folder, so a stopped job
-    skips the groups it finished; records.csv concatenates them in group order."""
-    out_dir = Path(out_dir)
-    check_writable(out_dir)
-    if check_folder(out_dir, cfg.to_dict(), overwrite) and _groups_done(out_dir) == groups:
-        log(f"{out_dir}: groups {groups} already finished with these arguments; nothing to do")
-        return out_dir / "records.csv"
-    with StopFlag() as stop, FolderLock(out_dir):
-        claim(out_dir, cfg.to_dict(), overwrite)
+    one allocation), one after another, each for all `init_seeds` at once (train_members).
+    Each group keeps its own folder g<NNN> inside each seed's out_dir, so a stopped job skips
+    the groups it finished; each records.csv concatenates its groups in group order."""
+    members = member_configs(cfg, init_seeds)
+    dirs = [Path(d) for d in out_dirs]
+    for d in dirs:
+        check_writable(d)
+    pairs = list(zip(members, dirs, strict=True))
+    if all(_finished(c, d, overwrite) and _groups_done(d) == groups for c, d in pairs):
+        log(f"{_which(members, dirs)}: groups {groups} already finished with these arguments")
+        return [d / "records.csv" for d in dirs]
+    with StopFlag() as stop, contextlib.ExitStack() as held:
+        for c, d in zip(members, dirs, strict=True):
+            held.enter_context(FolderLock(d))
+            claim(d, c.to_dict(), overwrite)
         for g in groups:
-            _train_group(cfg, g, group_dir(out_dir, g), stop, log, overwrite)
-        return concat_groups(cfg, groups, out_dir)
+            if stop.signum is not None:
+                raise Interrupted(128 + stop.signum)
+            gcfg = validate(dataclasses.replace(cfg, group=g))
+            subs = [group_dir(d, g) for d in dirs]
+            pending = [
+                not _finished(c, s, overwrite)
+                for c, s in zip(member_configs(gcfg, init_seeds), subs, strict=True)
+            ]
+            if any(pending):
+                log(f"group {g} of {cfg.m}: children {gcfg.run_children()}, seeds {init_seeds}")
+            train_members(gcfg, init_seeds, subs, log=log, overwrite=overwrite)
+        return [concat_groups(c, groups, d) for c, d in zip(members, dirs, strict=True)]
 
 
 def _groups_done(out_dir: Path) -> list[int] | None:
@@ -451,11 +639,7 @@ def concat_groups(cfg: RunConfig, groups: list[int], out_dir: Path) -> Path:
     return out_dir / "records.csv"
 
 
-def _train_group(cfg: RunConfig, g: int, sub: Path, stop: StopFlag, log, overwrite) -> None:
-    """One group of a packed job; finished groups are skipped, a pending signal stops here."""
-    if stop.signum is not None:
-        raise Interrupted(128 + stop.signum)
-    gcfg = validate(dataclasses.replace(cfg, group=g))
-    if not check_folder(sub, gcfg.to_dict(), overwrite):
-        log(f"group {g} of {cfg.m}: children {gcfg.run_children()}")
-        run_training(gcfg, sub, log=log, overwrite=overwrite)
+def write_manifest(path: str | Path, init_seeds: list[int], records: list[Path]) -> None:
+    """A seed-packed job's output: which records file holds which seed's run (tidy CSV)."""
+    rows = "".join(f"{s},{r}\n" for s, r in zip(init_seeds, records, strict=True))
+    atomic_write_bytes(Path(path), ("init_seed,records\n" + rows).encode())

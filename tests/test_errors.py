@@ -158,3 +158,19 @@ def test_the_real_command_prints_one_line(tmp_path):
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "nas train: error: config key 'lr': must be a number, got 'x' (str)"
     ]
+
+
+def test_a_sweep_with_a_bad_override_fails_before_submitting_anything(tmp_path, monkeypatch):
+    """Every run config of a sweep is validated first: no submitit executor is made, no run
+    folder written, when one of them is wrong."""
+    from nas import submit
+    from nas.config import ConfigError
+
+    def no_executor(*args, **kwargs):
+        raise AssertionError("an executor was made before the configs were checked")
+
+    monkeypatch.setattr(submit, "_executor", no_executor)
+    with pytest.raises(ConfigError, match="'epochs'"):
+        submit.sweep([{"init_seed": 0}, {"epochs": 0}], tmp_path / "sweep", preflight=False)
+    assert not (tmp_path / "sweep").exists()
+    assert submit.run_config({"init_seed": 3}, {"epochs": 2}).epochs == 2

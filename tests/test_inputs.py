@@ -157,7 +157,7 @@ def test_records_come_back_in_time_order(tmp_path, finished):
 
 def test_a_grouped_run_missing_a_group_is_an_error(tmp_path):
     cfg = tiny_config(epochs=1, sharing="groups", m=16, grouping="random", dense_last=1)
-    records = run_groups(cfg, [0, 1], tmp_path, log=lambda *_: None)
+    (records,) = run_groups(cfg, [cfg.init_seed], [0, 1], [tmp_path], log=lambda *_: None)
     assert read_records(records).child.nunique() == 8
     first_group = (tmp_path / "g000" / "records.csv").read_text()
     records.write_text(first_group)  # as if one group's records were lost

@@ -21,17 +21,20 @@ import pytest
 import torch
 
 from nas.cli import main
-from nas.packed import (
-    pack_models,
-    packed_train_step,
-    run_packed_training,
-    shares_batches,
-    unpack_optimizer_state,
-    unpack_state,
-)
+from nas.packed import pack_models, unpack_optimizer_state, unpack_state
 from nas.records import read_records
 from nas.supernet import build_supernet
-from nas.train import Interrupted, load_state, make_optimizer, run_training, train_step
+from nas.train import (
+    Interrupted,
+    MemberBatches,
+    load_run_data,
+    load_state,
+    make_optimizer,
+    member_configs,
+    run_training,
+    train_members,
+    train_step,
+)
 from tests.conftest import tiny_config
 
 CL = torch.channels_last
@@ -68,9 +71,11 @@ def test_packed_models_with_their_own_batches_compute_each_models_forward():
     an N x 3K x H x W stack of images."""
     cfg = tiny_config()
     seeds = [0, 3]
-    assert not shares_batches(cfg, seeds) and shares_batches(
-        dataclasses.replace(cfg, data_seed=1), seeds
-    )
+    data = load_run_data(cfg, torch.device("cpu"))
+    own = MemberBatches(member_configs(cfg, seeds), data).batch(0)
+    shared = member_configs(dataclasses.replace(cfg, data_seed=1), seeds)
+    assert own[0].shape[1] == 6 and own[1].shape[1] == 2  # images stacked, labels per member
+    assert MemberBatches(shared, data).batch(0)[0].shape[1] == 3  # one batch for both
     singles = [m.to(memory_format=CL) for m in _models(cfg, seeds)]
     packed = pack_models(_models(cfg, seeds)).to(memory_format=CL)
     xs = [torch.randn(16, 3, 8, 8).contiguous(memory_format=CL) for _ in seeds]
@@ -94,7 +99,7 @@ def test_packed_steps_match_separate_steps_to_rounding(grad_clear):
         y = torch.randint(0, 10, (32,), generator=gen)
         for m, o in zip(singles, opts, strict=True):
             train_step(cfg, m, o, x, y, child)
-        packed_train_step(cfg, packed, popt, x, y, child)
+        train_step(cfg, packed, popt, x, y, child)  # the one step, for a packed model too
     for k, (m, o) in enumerate(zip(singles, opts, strict=True)):
         state = unpack_state(packed, k)
         for name, t in m.state_dict().items():
@@ -116,7 +121,7 @@ def test_packed_run_writes_each_seeds_records_like_separate_runs(tmp_path):
     """Full sharing: all 64 children evaluated at every point, for each packed model."""
     cfg = tiny_config(epochs=1, dense_last=2)
     seeds = [2, 5]
-    outs = run_packed_training(cfg, seeds, [tmp_path / f"p{s}" for s in seeds], log=lambda *_: None)
+    outs = train_members(cfg, seeds, [tmp_path / f"p{s}" for s in seeds], log=lambda *_: None)
     single = run_training(
         dataclasses.replace(cfg, init_seed=5), tmp_path / "single", log=lambda *_: None
     )
@@ -130,10 +135,8 @@ def test_ground_truth_pack_snapshots_and_cli_resume(tmp_path):
     epoch 1 and resumed through the CLI: the records of an uninterrupted packed run."""
     cfg = tiny_config(sharing="groups", m=64, group=27, snapshot_epochs=[1])
     seeds = [0, 1, 2]
-    whole = run_packed_training(
-        cfg, seeds, [tmp_path / f"w{s}" for s in seeds], log=lambda *_: None
-    )
-    assert not (tmp_path / "w0" / "resume_packed.pt").exists()
+    whole = train_members(cfg, seeds, [tmp_path / f"w{s}" for s in seeds], log=lambda *_: None)
+    assert not (tmp_path / "w0" / "resume.pt").exists()
     single = run_training(
         dataclasses.replace(cfg, init_seed=1), tmp_path / "single", log=lambda *_: None
     )
@@ -150,8 +153,8 @@ def test_ground_truth_pack_snapshots_and_cli_resume(tmp_path):
 
     cut = [tmp_path / f"c{s}" for s in seeds]
     with pytest.raises(Interrupted):
-        run_packed_training(cfg, seeds, cut, log=stop_after_first_epoch)
-    assert (cut[0] / "resume_packed.pt").exists()
+        train_members(cfg, seeds, cut, log=stop_after_first_epoch)
+    assert (cut[0] / "resume.pt").exists()
     sets = [f"--set={k}={'null' if v is None else v}" for k, v in dataclasses.asdict(cfg).items()]
     sets = [s for s in sets if not s.startswith("--set=ops=")]
     argv = ["train-packed", *sets, "--init-seeds", "0-2", "--out-template"]
