@@ -64,9 +64,19 @@ class Study:
         self.jobs: dict[str, Job] = {}
         self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
         self.n_children = len(from_dict(dict(self.base)).space.children)
+        self._planning = True
+        self._plan()
+        self._planning = False
 
     # -- job factories -------------------------------------------------------------------
     def _add(self, job: Job) -> str:
+        """Register a job while planning; afterwards the same call only answers its path,
+        and a job outside the plan (an experiment switched off) is an error, not a new job."""
+        if not self._planning and job.path not in self.jobs:
+            raise KeyError(
+                f"run {job.path} is not in this study's plan: is its experiment switched on "
+                "in the config?"
+            )
         self.jobs.setdefault(job.path, job)
         return job.path
 
@@ -288,7 +298,12 @@ class Study:
         }
 
     def all_jobs(self) -> dict[str, Job]:
-        """Instantiate every enabled experiment (fills self.jobs) and return the jobs."""
+        """Every job of the study, planned once when the Study was made."""
+        return self.jobs
+
+    def _plan(self) -> None:
+        """Instantiate every enabled experiment and the runs the figures read (fills
+        self.jobs); only here do queries register jobs."""
         for name in FAMILIES:
             if self.enabled(name):
                 self.family(name)
@@ -305,7 +320,8 @@ class Study:
                 fn()
         if self.finetune_epochs():
             self.finetune_source()
-        return self.jobs
+        if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
+            self.group_instance("random", int(self.config.get("figures", {}).get("group_m", 16)), 0)
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""

@@ -144,3 +144,17 @@ def test_prefix_runs_evaluate_every_eval_every_epochs_and_the_plan_counts_them()
     n_val = Study(FULL).sizes()[1]
     extra = 10 * 19 * n_val * 64 / FULL["throughput"]["eval_child_images_per_s"] / 3600
     assert every["eval_gpu_hours"] - once["eval_gpu_hours"] == pytest.approx(extra, abs=0.02)
+
+
+def test_the_study_plans_once_and_queries_register_nothing():
+    """Jobs are planned when the Study is made; asking for instances afterwards answers
+    from that plan, and asking for a run outside it is an error, not a new job."""
+    study = Study(FULL)
+    before = dict(study.jobs)
+    study.groups(), study.prefix_instances(), study.ground_truth(), study.bn_runs()
+    study.summary()
+    assert study.jobs == before and study.all_jobs() is study.jobs
+    off = copy.deepcopy(FULL)
+    off["experiments"]["long"]["enabled"] = False
+    with pytest.raises(KeyError, match="not in this study's plan"):
+        Study(off).long_run()
