@@ -1,6 +1,10 @@
 # Deeper Insights into Weight Sharing in NAS: the whole study as one workflow.
 # Full scale: snakemake --profile profiles/slurm      Quick CPU preset: snakemake --profile profiles/local
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
 
 configfile: "config/config.yaml"
 

@@ -1,8 +1,15 @@
-"""Write the planning summary (jobs and estimated GPU-hours per experiment) as a CSV."""
+"""Write the planning summary (jobs and estimated GPU-hours per experiment) as a CSV, and the
+same table, readable, into the rule's log."""
+
+import sys
 
 import pandas as pd
 
 from nas.plan import Study
+from nas.records import atomic_write_text
 
-rows = Study(snakemake.config).summary()  # noqa: F821 (snakemake injects it)
-pd.DataFrame(rows).to_csv(snakemake.output[0], index=False)  # noqa: F821
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+sys.stderr = open(sm.log[0], "w")
+table = pd.DataFrame(Study(sm.config).summary())
+atomic_write_text(sm.output[0], table.to_csv(index=False))
+print(table.to_string(index=False), file=sys.stderr)
