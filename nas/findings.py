@@ -469,8 +469,8 @@ def _finetune_later(runs: Runs) -> Evidence | None:
 @finding(
     "a_long_still_unstable",
     "A.2.1 / Fig. 7",
-    f"Training ten times longer does not settle the ranks: the long run's GT-Tau-Std over "
-    f"its last `window` mini-batches is above {VARIES}.",
+    "Training much longer (paper: ten times) does not settle the ranks: the long run's "
+    f"GT-Tau-Std over its last `window` mini-batches is above {VARIES}.",
     "std of GT-Tau over the long run's window (bootstrap over mini-batches)",
 )
 def _long_unstable(runs: Runs) -> Evidence | None:
