@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 
 from nas.data import DATASETS, VALIDATIONS, Split
-from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace, partition
+from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace
+from nas.sharing import STRATEGIES, strategy_of
 
 ORDERS = ("fixed", "shuffled", "reshuffled")
-SHARINGS = ("all", "groups", "prefix")
 GRAD_CLEARS = ("zero", "none")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
@@ -91,15 +91,15 @@ class RunConfig:
         return SearchSpace(self.n_nodes, tuple(self.ops))
 
     def run_children(self) -> list[str]:
-        """Children this run trains: all of them, or one group of the partition."""
-        children = self.space.children
-        if self.sharing != "groups":
-            return children
-        return partition(children, self.m, self.grouping, self.partition_seed)[self.group]
+        """Children this run trains (its sharing strategy says: all, or one group)."""
+        return strategy_of(self).run_children(self)
 
     def shared_cells(self) -> int:
         """How many cells (after the stem) all children of this run share."""
-        return self.k if self.sharing == "prefix" else self.n_cells
+        return strategy_of(self).shared_cells(self)
+
+    def classifier_shared(self) -> bool:
+        return strategy_of(self).classifier_shared(self)
 
     def steps_per_epoch(self, n_train: int) -> int:
         return math.ceil(n_train / self.batch_size)
@@ -187,7 +187,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     for key, choices in [
         ("dataset", DATASETS),
         ("validation", VALIDATIONS),
-        ("sharing", SHARINGS),
+        ("sharing", tuple(STRATEGIES)),
         ("grouping", GROUPINGS),
         ("order", ORDERS),
         ("grad_clear", GRAD_CLEARS),

@@ -360,8 +360,7 @@ class Study:
         steps = epochs * math.ceil(n_train / batch)
         n_groups = _count(job.groups) if job.groups else 1
         n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
-        m = int(over.get("m", 1)) if over.get("sharing") == "groups" else 1
-        children_per_run = self.n_children // m
+        children_per_run = len(from_dict(over).run_children())
         every = over.get("eval_epochs", "all")
         epoch_evals = epochs if every == "all" else 1 if every == "last" else len(every)
         dense_images = min(n_val, int(over.get("minibatch_eval_images", 0)) or n_val)

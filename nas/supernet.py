@@ -293,7 +293,7 @@ def build_supernet(cfg, n_classes: int, in_channels: int = 3) -> SuperNet:
         cfg.space,
         cfg.run_children(),
         shared_cells=shared,
-        classifier_shared=cfg.sharing != "prefix",
+        classifier_shared=cfg.classifier_shared(),
         n_cells=cfg.n_cells,
         stem_channels=cfg.stem_channels,
         cell_channels=cfg.cell_channels,

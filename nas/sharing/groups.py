@@ -1,0 +1,18 @@
+"""Group sharing (paper Section 4.2): the children are split into m groups (config keys m,
+grouping, partition_seed); one run trains group `group` as its own fully shared super-net.
+m = the number of children is each child trained alone (the ground truth)."""
+
+from __future__ import annotations
+
+from nas.searchspace import partition
+
+
+class Groups:
+    def run_children(self, cfg) -> list[str]:
+        return partition(cfg.space.children, cfg.m, cfg.grouping, cfg.partition_seed)[cfg.group]
+
+    def shared_cells(self, cfg) -> int:
+        return cfg.n_cells
+
+    def classifier_shared(self, cfg) -> bool:
+        return True
