@@ -124,9 +124,8 @@ def group_runs(study: Study) -> Files:
 
 def group_pair_runs(study: Study) -> Files:
     """Figure 6: the first instance at m = figures.group_m (random) and at m = 1."""
-    m = int(study.config.get("figures", {}).get("group_m", 16))
     return {
-        "group": [records(study.group_instance("random", m, 0))],
+        "group": [records(study.group_instance("random", study.figure_group_m(), 0))],
         "share": [records(study.group_instance("random", 1, 0))],
     }
 

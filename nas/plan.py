@@ -321,7 +321,11 @@ class Study:
         if self.finetune_epochs():
             self.finetune_source()
         if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
-            self.group_instance("random", int(self.config.get("figures", {}).get("group_m", 16)), 0)
+            self.group_instance("random", self.figure_group_m(), 0)
+
+    def figure_group_m(self) -> int:
+        """The m of Figure 6's random partition (config figures.group_m)."""
+        return int(self.config.get("figures", {}).get("group_m", 16))
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""

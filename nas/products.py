@@ -196,11 +196,17 @@ def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
     return figures.prefix_curve(analysis.prefix_curve(src.prefix(), src.gt), stem)
 
 
+def _figure_partition(config: dict) -> tuple[int, int]:
+    """(m, partition seed) of Figure 6's random partition: figures.group_m and
+    experiments.groups.partition_seed."""
+    m = int(config.get("figures", {}).get("group_m", 16))
+    return m, int(config["experiments"].get("groups", {}).get("partition_seed", 42))
+
+
 def figure6_children(config: dict, children: list[str]) -> list[str]:
     """The random-partition group (m = figures.group_m) that holds figures.group_child."""
-    fig = config.get("figures", {})
-    m, child = int(fig.get("group_m", 16)), str(fig.get("group_child", "424"))
-    seed = int(config["experiments"]["groups"].get("partition_seed", 42))
+    m, seed = _figure_partition(config)
+    child = str(config.get("figures", {}).get("group_child", "424"))
     for group in partition(sorted(children), m, "random", seed):
         if child in group:
             return group
@@ -213,14 +219,13 @@ def figure6_children(config: dict, children: list[str]) -> list[str]:
 def findings_runs(src: Inputs) -> findings.Runs:
     """Load every experiment the findings read; labels are '<experiment>:<key>' (see
     nas.catalog)."""
-    config = src.config
-    fig = config.get("figures", {})
+    group_m, partition_seed = _figure_partition(src.config)
     runs = findings.Runs(
         gt=src.gt,
         window=src.window,
         last_epochs=src.last_epochs,
-        group_m=int(fig.get("group_m", 16)),
-        partition_seed=int(config["experiments"].get("groups", {}).get("partition_seed", 42)),
+        group_m=group_m,
+        partition_seed=partition_seed,
     )
     for label in src.files:
         _add_run(runs, label, src)

@@ -307,13 +307,13 @@ class Members:
 
 
 def build_members(configs: list[RunConfig], dirs: list[Path], n_classes: int, device) -> Members:
-    cfg, seeds = configs[0], [c.init_seed for c in configs]
+    cfg = configs[0]
     if len(configs) == 1:
         model = build_supernet(cfg, n_classes).to(device)
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
     else:
-        model = build_packed(cfg, seeds, n_classes, device)
+        model = build_packed(cfg, [c.init_seed for c in configs], n_classes, device)
     return Members(configs, dirs, model, cfg.run_children(), n_classes)
 
 
@@ -405,7 +405,7 @@ class Loop:
         if not self.ckpt.exists():
             return
         state = load_checkpoint(self.ckpt)
-        if {k: state.get(k) for k in ("config", "init_seeds")} != self.members.identity:
+        if _identity_of(state) != self.members.identity:
             raise ValueError(
                 f"{self.ckpt} was written by a different config or seed list; delete it (or "
                 "pass --overwrite) to start this run afresh"
@@ -592,7 +592,7 @@ def run_groups(
         log(f"{_which(members, dirs)}: groups {groups} already finished with these arguments")
         return [d / "records.csv" for d in dirs]
     with StopFlag() as stop, contextlib.ExitStack() as held:
-        for c, d in zip(members, dirs, strict=True):
+        for c, d in pairs:
             held.enter_context(FolderLock(d))
             claim(d, c.to_dict(), overwrite)
         for g in groups:
@@ -607,7 +607,7 @@ def run_groups(
             if any(pending):
                 log(f"group {g} of {cfg.m}: children {gcfg.run_children()}, seeds {init_seeds}")
             train_members(gcfg, init_seeds, subs, log=log, overwrite=overwrite)
-        return [concat_groups(c, groups, d) for c, d in zip(members, dirs, strict=True)]
+        return [concat_groups(c, groups, d) for c, d in pairs]
 
 
 def _groups_done(out_dir: Path) -> list[int] | None:
