@@ -197,7 +197,7 @@ def draw_figure2(
         for name in names
         if name in families
     }
-    fig = _new_figure(5, 3.5)
+    fig = _new_figure(5, 4.1, bottom=1.2)
     ax = fig.add_subplot()
     for label, curve in curves.items():
         curve = _epoch_range(curve, epochs)
@@ -208,7 +208,7 @@ def draw_figure2(
     ax.set_xlabel("Epochs")
     ax.set_ylabel("S-Tau")
     ax.set_title("S-Tau after every epoch")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize="small")
     return fig
 
 
