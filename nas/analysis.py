@@ -438,46 +438,63 @@ def table3a(
     return pd.DataFrame(rows, columns=cols)
 
 
+def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int, what: str) -> dict:
+    """GT-Tau-Mean-k / Std-k and the children's accuracy mean / std over the last ``window``
+    mini-batches, each a per-instance pair averaged over instances (Table 4's scheme): each
+    child's accuracy is averaged over the window, then mean and std across children."""
+    taus, accs = [], []
+    for inst in insts:
+        matrix = dense_matrix(inst)
+        taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
+        per_child = _last_rows(matrix, window, what).mean(axis=0)
+        accs.append(metrics.accuracy_mean_std(per_child))
+    return {
+        **_mean_std_pairs(taus, ("gt_tau_mean64", "gt_tau_std64")),
+        **_mean_std_pairs(accs, ("acc_mean", "acc_std")),
+        "n": len(insts),
+    }
+
+
+WINDOW_COLUMNS = [
+    "gt_tau_mean64",
+    "gt_tau_mean64_std",
+    "gt_tau_std64",
+    "gt_tau_std64_std",
+    "acc_mean",
+    "acc_mean_std",
+    "acc_std",
+    "acc_std_std",
+    "n",
+]
+
+
 def table4(
     prefix: dict[tuple[int, int], list[pd.DataFrame]], gt: pd.DataFrame, window: int
 ) -> pd.DataFrame:
     """Table 4 (prefix sharing, Appendix B), keyed by (epochs, k).
 
-    GT-Tau columns as in Table 3a. Accuracy: each child's accuracy is averaged over the window,
-    then mean and std across children give one pair per instance, then mean ± std over
+    GT-Tau columns as in Table 3a, accuracy as in ``window_summary``; mean ± std over
     instances. Rows: epochs descending, then k (the paper's order); ``n`` counts instances.
     """
-    rows = []
-    for (epochs, k), insts in sorted(prefix.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
-        taus, accs = [], []
-        for inst in insts:
-            matrix = dense_matrix(inst)
-            taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
-            per_child = _last_rows(matrix, window, f"epochs={epochs} k={k}").mean(axis=0)
-            accs.append(metrics.accuracy_mean_std(per_child))
-        rows.append(
-            {
-                "epochs": int(epochs),
-                "k": int(k),
-                **_mean_std_pairs(taus, ("gt_tau_mean64", "gt_tau_std64")),
-                **_mean_std_pairs(accs, ("acc_mean", "acc_std")),
-                "n": len(insts),
-            }
-        )
-    cols = [
-        "epochs",
-        "k",
-        "gt_tau_mean64",
-        "gt_tau_mean64_std",
-        "gt_tau_std64",
-        "gt_tau_std64_std",
-        "acc_mean",
-        "acc_mean_std",
-        "acc_std",
-        "acc_std_std",
-        "n",
+    rows = [
+        {"epochs": int(e), "k": int(k), **window_summary(insts, gt, window, f"epochs={e} k={k}")}
+        for (e, k), insts in sorted(prefix.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
     ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=["epochs", "k", *WINDOW_COLUMNS])
+
+
+def strategies_table(
+    runs: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, window: int
+) -> pd.DataFrame:
+    """The extra sharing strategies (config experiments.strategies) beside share-all: one row
+    per label in the given order, the columns of Table 4 and the children each run ranks."""
+    rows = []
+    for label, insts in runs.items():
+        children = dense_matrix(insts[0]).shape[1] if insts else 0
+        rows.append(
+            {"strategy": label, "children": children, **window_summary(insts, gt, window, label)}
+        )
+    return pd.DataFrame(rows, columns=["strategy", "children", *WINDOW_COLUMNS])
 
 
 def table3b(t4: pd.DataFrame) -> pd.DataFrame:

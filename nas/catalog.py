@@ -20,6 +20,7 @@ from typing import Any, Literal
 from nas import analysis, products
 from nas.config import from_dict
 from nas.plan import FAMILIES, Study
+from nas.studyconfig import fill_defaults
 
 Files = dict[str, list[list[str]]]
 Kind = Literal["table", "figure", "section"]
@@ -31,6 +32,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "section": (".csv", ".md"),
 }
 FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
+SHARE_ALL = "share-all"  # the strategies table's reference row
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def finetune_file(epoch: int) -> str:
 
 
 def _trained_gt(study: Study) -> bool:
-    return study.config.get("ground_truth", "trained") == "trained"
+    return study.trained_gt()
 
 
 def _ground_truth(study: Study) -> list[list[str]]:
@@ -151,6 +153,16 @@ def sgd_runs(study: Study) -> Files:
         out[f"baseline{baseline}"] = each(study.family("different_seeds")[:1])
     for value, path in study.sgd_runs().items():
         out[f"momentum{value}"] = each([path])
+    return out
+
+
+def strategies_runs(study: Study) -> Files:
+    """The strategies table: share-all (the different-seeds family), when on, as the
+    reference row, then each extra strategy of experiments.strategies."""
+    out = {}
+    if study.enabled("different_seeds"):
+        out[SHARE_ALL] = each(study.family("different_seeds"))
+    out.update({name: each(paths) for name, paths in study.strategy_runs().items()})
     return out
 
 
@@ -251,6 +263,21 @@ PRODUCTS: tuple[Product, ...] = (
         build=products.table5,
         caption="Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
         notes=PAPER_BESIDE,
+    ),
+    P(
+        "strategies",
+        "table",
+        needs=("strategies",),
+        runs=strategies_runs,
+        build=products.strategies_table,
+        caption=(
+            "Extra sharing strategies (``experiments.strategies``) beside share-all: GT-Tau and "
+            "accuracy statistics over the last k mini-batches, as in Table 4."
+        ),
+        notes=(
+            "``children``: how many children one run ranks (GT-Tau compares them with the "
+            "ground truth's ranks of the same children). k is ``window``."
+        ),
     ),
     P(
         "intext",
@@ -459,7 +486,7 @@ def build(
     product: Product, files: Files, gt_path: str | Path, stem: str | Path, config: dict
 ) -> Any:
     """Build one product from its runs' records files (paths as the workflow passes them)."""
-    src = products.Inputs(files, gt_path, config)
+    src = products.Inputs(files, gt_path, fill_defaults(config))
     if product.kind == "table":
         return analysis.write_table(product.build(src), Path(stem), product.caption)
     return product.build(src, Path(stem))

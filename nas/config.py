@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from nas.data import DATASETS, VALIDATIONS, Split
+from nas.evaluate import ENGINES
 from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace
 from nas.sharing import STRATEGIES, strategy_of
 
@@ -231,11 +232,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         f"must be an integer >= 0 or null (= the init seed), got {cfg.data_seed!r}",
     )
     _check(cfg.eval_batch_size >= 1, "eval_batch_size", "must be >= 1")
-    _check(
-        cfg.eval_engine in ("auto", "memo", "batched"),
-        "eval_engine",
-        f"'auto', 'memo' or 'batched', got {cfg.eval_engine!r}",
-    )
+    engines = ["auto", *ENGINES]
+    _check(cfg.eval_engine in engines, "eval_engine", f"one of {engines}, got {cfg.eval_engine!r}")
     if isinstance(cfg.eval_epochs, str):
         _check(cfg.eval_epochs in ("all", "last"), "eval_epochs", "'all', 'last' or a list")
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 from nas import analysis, metrics, stats
 from nas.records import atomic_write_text
 from nas.searchspace import partition
+from nas.studyconfig import default
 
 # Smallest GT-Tau-Std-k we call "GT-Tau varies": twice the paper's ground-truth Std-64 (0.0151,
 # Table 3a, m = 64), i.e. clearly more than independently trained children move.
@@ -47,10 +49,12 @@ class Runs:
     long: pd.DataFrame | None = None
     bn: dict[float, list[pd.DataFrame]] = field(default_factory=dict)
     sgd: dict[float, pd.DataFrame] = field(default_factory=dict)
-    window: int = 64
-    last_epochs: int = 10
-    group_m: int = 16
-    partition_seed: int = 42
+    window: int = field(default_factory=partial(default, "window"))
+    last_epochs: int = field(default_factory=partial(default, "last_epochs"))
+    group_m: int = field(default_factory=partial(default, "figures.group_m"))
+    partition_seed: int = field(
+        default_factory=partial(default, "experiments.groups.partition_seed")
+    )
 
 
 @dataclass

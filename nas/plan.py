@@ -19,6 +19,7 @@ from typing import Any
 from nas.completeness import snapshot_steps
 from nas.config import ConfigError, check_dense_window, format_override, from_dict
 from nas.data import dataset_sizes
+from nas.studyconfig import with_defaults
 
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
     "different_seeds": ("fixed", "init"),
@@ -32,7 +33,7 @@ class Job:
     """One training process: a run folder under results/runs, and the run config overrides."""
 
     path: str
-    kind: str  # share | groups | alone | prefix
+    kind: str  # share | groups | alone | prefix | strategy
     overrides: dict[str, Any] = field(hash=False)
     groups: str = ""  # "a-b" for packed group jobs
     seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
@@ -54,16 +55,17 @@ class Study:
     """Every job of the configured study, and each experiment's instances as job paths."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.base = dict(config.get("run", {}))
-        self.base.setdefault("dataset", config.get("dataset", "cifar10"))
-        self.base.setdefault("data_root", config.get("data_root", "data"))
-        self.n = int(config["instances"])
-        self.exp = config["experiments"]
-        self.epochs = int(self.base.get("epochs", 200))
+        self.config = with_defaults(config)  # checked; every default from the schema
+        self.base = dict(self.config["run"])
+        self.base.setdefault("dataset", self.config["dataset"])
+        self.base.setdefault("data_root", self.config["data_root"])
+        self.n = int(self.config["instances"])
+        self.exp = self.config["experiments"]
+        run = from_dict(dict(self.base))  # run keys: RunConfig's defaults
+        self.epochs = run.epochs
         self.jobs: dict[str, Job] = {}
         self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
-        self.n_children = len(from_dict(dict(self.base)).space.children)
+        self.n_children = len(run.space.children)
         self._planning = True
         self._plan()
         self._planning = False
@@ -110,8 +112,10 @@ class Study:
     def finetune_before(self) -> int:
         """Mini-batches before each snapshot at which the finetuning source evaluates every
         child (Figure 4's solid part); by default as many as the finetuning steps after it."""
-        ft = self.exp.get("finetune") or {}
-        return int(ft.get("before", ft.get("steps", 64))) if self.finetune_epochs() else 0
+        if not self.finetune_epochs():
+            return 0
+        ft = self.exp["finetune"]
+        return int(ft["steps"] if ft["before"] is None else ft["before"])
 
     def _finetune_source_path(self) -> str:
         """The first "different seeds" instance (see finetune_source), by its path: only this
@@ -119,8 +123,7 @@ class Study:
         return f"share/e{self.epochs}/fixed/base/init0_ord0"
 
     def finetune_epochs(self) -> list[int]:
-        ft = self.exp.get("finetune") or {}
-        return list(ft.get("epochs", [])) if ft.get("enabled", True) else []
+        return list(self.exp["finetune"]["epochs"]) if self.enabled("finetune") else []
 
     def group_instance(self, grouping: str, m: int, init: int) -> list[str]:
         """Job paths whose records together form one instance of m groups."""
@@ -138,7 +141,7 @@ class Study:
                 "sharing": "groups",
                 "m": m,
                 "grouping": grouping,
-                "partition_seed": int(self.exp["groups"].get("partition_seed", 42)),
+                "partition_seed": int(self.exp["groups"]["partition_seed"]),
                 **self.window_only(),
             },
         )
@@ -146,7 +149,7 @@ class Study:
     def window_only(self) -> dict[str, Any]:
         """Tables 3-4 read only the last `window` mini-batches (and the final epoch): group and
         prefix runs evaluate just those, which at paper scale is 5x fewer evaluations."""
-        return {"eval_epochs": "last", "dense_last": int(self.config.get("window", 64))}
+        return {"eval_epochs": "last", "dense_last": int(self.config["window"])}
 
     def alone_instance(self, init: int) -> list[str]:
         """Job paths of ground-truth seed `init`: every child trained alone.
@@ -157,7 +160,7 @@ class Study:
         are a reference only: evaluated once, after the last epoch."""
         m = self.n_children
         epochs = self.gt_epochs()
-        trained = self.gt_seeds() if self.config.get("ground_truth", "trained") == "trained" else 0
+        trained = self.gt_seeds() if self.trained_gt() else 0
         if epochs == self.epochs:
             seeds = max(trained, self.n if self.enabled("groups") else 0)
             extra: dict[str, Any] = {}
@@ -174,19 +177,19 @@ class Study:
         )
 
     def gt_seeds(self) -> int:
-        return int((self.exp.get("ground_truth") or {}).get("seeds", self.n))
+        return int(self.exp["ground_truth"]["seeds"] or self.n)
 
     def gt_epochs(self) -> int:
         """Epochs of each child trained alone: the super-nets' unless the config sets them."""
-        return int((self.exp.get("ground_truth") or {}).get("epochs") or self.epochs)
+        return int(self.exp["ground_truth"]["epochs"] or self.epochs)
 
     def _packed(
         self, kind: str, prefix: str, m: int, init: int, n_seeds: int, over: dict[str, Any]
     ) -> list[str]:
         """Run paths of one instance (init seed `init`) of m groups, `groups_per_job` groups
         per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds."""
-        per_job = max(1, int(self.config.get("groups_per_job", 1)))
-        per_pack = max(1, int(self.config.get("seeds_per_job", 1)))
+        per_job = int(self.config["groups_per_job"])
+        per_pack = int(self.config["seeds_per_job"])
         lo = init - init % per_pack
         hi = max(init, min(lo + per_pack, n_seeds) - 1)
         paths = []
@@ -233,10 +236,23 @@ class Study:
         """Every `eval_every` epochs and the last: the GT-Tau-against-epochs curve behind
         Section 4.3's "over 1000 epochs to climb above 0.6" (the authors' 2000-epoch configs
         evaluated every 100 epochs). 0 evaluates the last epoch only."""
-        every = int(self.exp["prefix"].get("eval_every", 0))
+        every = int(self.exp["prefix"]["eval_every"])
         if not every or every >= epochs:
             return "last"
         return sorted({*range(every, epochs + 1, every), epochs})
+
+    def strategy(self, entry: dict[str, Any], init: int) -> str:
+        """One instance of an extra sharing strategy (experiments.strategies): a fixed-order
+        run of init seed `init` whose window is evaluated, as a prefix or group instance."""
+        over = {
+            "order": "fixed",
+            "init_seed": init,
+            **self.window_only(),
+            **(entry.get("set") or {}),
+            "sharing": entry["sharing"],
+        }
+        epochs = int(over.get("epochs", self.epochs))
+        return self._add(Job(f"strategy/{entry['name']}/e{epochs}/init{init}", "strategy", over))
 
     # -- experiments ---------------------------------------------------------------------
     def enabled(self, name: str) -> bool:
@@ -268,6 +284,16 @@ class Study:
             for e in p["epochs"]
             for k in p["k"]
         }
+
+    def strategy_runs(self) -> dict[str, list[str]]:
+        """Each extra strategy's instances by its name (config experiments.strategies: a
+        strategy registered in nas.sharing, trained `instances` times like share-all)."""
+        entries = self.exp["strategies"]
+        names = [e["name"] for e in entries]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(f"experiments.strategies: names repeat: {twice}")
+        return {e["name"]: [self.strategy(e, i) for i in range(self.n)] for e in entries}
 
     def finetune_source(self) -> str:
         return self.family("different_seeds")[0]
@@ -307,7 +333,7 @@ class Study:
         for name in FAMILIES:
             if self.enabled(name):
                 self.family(name)
-        if self.config.get("ground_truth", "trained") == "trained":
+        if self.trained_gt():
             self.ground_truth()
         for name, fn in [
             ("groups", self.groups),
@@ -315,6 +341,7 @@ class Study:
             ("long", self.long_run),
             ("bn_momentum", self.bn_runs),
             ("sgd_momentum", self.sgd_runs),
+            ("strategies", self.strategy_runs),
         ]:
             if self.enabled(name):
                 fn()
@@ -325,7 +352,11 @@ class Study:
 
     def figure_group_m(self) -> int:
         """The m of Figure 6's random partition (config figures.group_m)."""
-        return int(self.config.get("figures", {}).get("group_m", 16))
+        return int(self.config["figures"]["group_m"])
+
+    def trained_gt(self) -> bool:
+        """Whether the ground truth is trained here (config ground_truth), not the paper's."""
+        return self.config["ground_truth"] == "trained"
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""
@@ -343,6 +374,7 @@ class Study:
             "groups": "experiments.groups",
             "alone": "experiments.ground_truth",
             "prefix": "experiments.prefix",
+            "strategy": "experiments.strategies",
         }[job.kind]
 
     def sizes(self) -> tuple[int, int]:
@@ -358,29 +390,20 @@ class Study:
         """(training, evaluation) device-hours: the evaluation part is what the evaluation
         points (epochs, dense windows, snapshot windows) add to the training itself."""
         tp = self.config["throughput"]
-        over = {**self.base, **job.overrides}
-        epochs, dense = int(over["epochs"]), int(over.get("dense_last", 0))
-        batch = int(over.get("batch_size", 256))
-        steps = epochs * math.ceil(n_train / batch)
+        cfg = from_dict({**self.base, **job.overrides})
+        steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
         n_groups = _count(job.groups) if job.groups else 1
         n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
-        children_per_run = len(from_dict(over).run_children())
-        every = over.get("eval_epochs", "all")
-        epoch_evals = epochs if every == "all" else 1 if every == "last" else len(every)
-        dense_images = min(n_val, int(over.get("minibatch_eval_images", 0)) or n_val)
-        dense += self._snapshot_points(over, steps // epochs, steps - dense)
+        every = cfg.eval_epochs
+        epoch_evals = cfg.epochs if every == "all" else 1 if every == "last" else len(every)
+        dense_images = min(n_val, cfg.minibatch_eval_images or n_val)
+        snaps = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, steps // cfg.epochs)
+        dense_from = steps - cfg.dense_last
+        dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
         images = dense * dense_images + epoch_evals * n_val
-        train_s = steps * batch / float(tp["train_images_per_s"])
-        eval_s = images * children_per_run / float(tp["eval_child_images_per_s"])
+        train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
+        eval_s = images * len(cfg.run_children()) / float(tp["eval_child_images_per_s"])
         return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
-
-    @staticmethod
-    def _snapshot_points(over: dict[str, Any], spe: int, dense_from: int) -> int:
-        """Snapshot points the end-of-run window does not already evaluate (nas.train)."""
-        snaps = snapshot_steps(
-            over.get("snapshot_epochs", []), int(over.get("snapshot_dense", 0)), spe
-        )
-        return sum(1 for s in snaps if s <= dense_from)
 
     def experiment_jobs(self) -> dict[str, list[str]]:
         """Job paths each enabled experiment needs (a job may serve several experiments)."""
@@ -388,7 +411,7 @@ class Study:
         for name in FAMILIES:
             if self.enabled(name):
                 out[name] = self.family(name)
-        if self.config.get("ground_truth", "trained") == "trained":
+        if self.trained_gt():
             out["ground_truth"] = self.job_paths(self.ground_truth())
         if self.enabled("groups"):
             for (grouping, m), insts in self.groups().items():
@@ -404,6 +427,8 @@ class Study:
             out["bn_momentum"] = [p for ps in self.bn_runs().values() for p in ps]
         if self.enabled("sgd_momentum"):
             out["sgd_momentum"] = list(self.sgd_runs().values())
+        for name, paths in self.strategy_runs().items():
+            out[f"strategy_{name}"] = paths
         return out
 
     def job_paths(self, instances: list[list[str]]) -> list[str]:

@@ -53,11 +53,11 @@ class Inputs:
 
     @property
     def window(self) -> int:
-        return int(self.config.get("window", 64))
+        return int(self.config["window"])
 
     @property
     def last_epochs(self) -> int:
-        return int(self.config.get("last_epochs", 10))
+        return int(self.config["last_epochs"])
 
     def load(self, label: str) -> list[pd.DataFrame]:
         """The instances of one label, each its runs' records concatenated."""
@@ -125,6 +125,10 @@ def table5(src: Inputs) -> pd.DataFrame:
     return analysis.beside_paper(ours, reference.paper_table("table5"), ["child"])
 
 
+def strategies_table(src: Inputs) -> pd.DataFrame:
+    return analysis.strategies_table({k: src.load(k) for k in src.files}, src.gt, src.window)
+
+
 def intext_table(src: Inputs) -> pd.DataFrame:
     """The paper's in-text numbers: their printed values are columns of their own."""
     return intext.table(findings_runs(src))
@@ -140,7 +144,7 @@ def prefix_curve_table(src: Inputs) -> pd.DataFrame:
 def figure2(src: Inputs, stem: Path) -> Any:
     trained = src.load("ground_truth") if "ground_truth" in src.files else []
     gt_epochs = [analysis.epoch_matrix(i) for i in trained]
-    epochs = src.config.get("figures", {}).get("figure2_epochs")
+    epochs = src.config["figures"]["figure2_epochs"]
     return figures.figure2(src.families(), gt_epochs or None, stem, epochs=epochs)
 
 
@@ -196,17 +200,17 @@ def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
     return figures.prefix_curve(analysis.prefix_curve(src.prefix(), src.gt), stem)
 
 
-def _figure_partition(config: dict) -> tuple[int, int]:
+def _figure_partition(config: dict) -> tuple[int, int | None]:
     """(m, partition seed) of Figure 6's random partition: figures.group_m and
-    experiments.groups.partition_seed."""
-    m = int(config.get("figures", {}).get("group_m", 16))
-    return m, int(config["experiments"].get("groups", {}).get("partition_seed", 42))
+    experiments.groups.partition_seed (None when the groups experiment is absent)."""
+    groups = config["experiments"].get("groups")  # absent: the experiment is off
+    return int(config["figures"]["group_m"]), groups["partition_seed"] if groups else None
 
 
 def figure6_children(config: dict, children: list[str]) -> list[str]:
     """The random-partition group (m = figures.group_m) that holds figures.group_child."""
     m, seed = _figure_partition(config)
-    child = str(config.get("figures", {}).get("group_child", "424"))
+    child = str(config["figures"]["group_child"])
     for group in partition(sorted(children), m, "random", seed):
         if child in group:
             return group

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 import torch
 
 from nas.config import RunConfig, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_repo(dst: Path) -> Path:
+    """The working tree (tracked and untracked, not ignored files), so the workflow tests
+    leave results/ of the real checkout untouched."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    (dst / "results").mkdir(exist_ok=True)
+    return dst
 
 
 def tiny_config(**overrides) -> RunConfig:

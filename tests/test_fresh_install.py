@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.test_workflow import ROOT, _copy_repo
+from tests.conftest import ROOT, copy_repo
 
 REDUCED = " --configfile config/quick.yaml tests/data/tiny.yaml"
 
@@ -41,7 +41,7 @@ def test_readme_main_command_installs_runs_and_reports():
 
 @pytest.mark.slow
 def test_readme_main_command_works_in_a_fresh_venv(tmp_path):
-    repo = _copy_repo(tmp_path / "clone")
+    repo = copy_repo(tmp_path / "clone")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

@@ -3,14 +3,20 @@ ask the strategy, so a new one is a class and a registry line (here a toy one)."
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
+import yaml
 
 from nas import sharing
 from nas.config import ConfigError
 from nas.records import read_records
 from nas.supernet import build_supernet
 from nas.train import run_training
-from tests.conftest import tiny_config
+from tests.conftest import copy_repo, tiny_config
 
 
 class MaxPoolFirst:
@@ -52,3 +58,73 @@ def test_a_registered_toy_strategy_builds_and_trains(toy, tmp_path):
     assert len(net.shared_cells) == 1 and set(net.child_cells) == set(cfg.run_children())
     records = read_records(run_training(cfg, tmp_path / "toy", log=lambda *_: None))
     assert set(records.child) == set(cfg.run_children())
+
+
+TOY_MODULE = '''"""Toy strategy: only the children whose first edge is max pooling."""
+
+
+class MaxPoolFirst:
+    def run_children(self, cfg):
+        return [c for c in cfg.space.children if c[0] == "1"]
+
+    def shared_cells(self, cfg):
+        return 1
+
+    def classifier_shared(self, cfg):
+        return False
+'''
+
+
+def _add_toy_strategy(repo: Path) -> None:
+    """A new strategy as the README says: its module, and its line in STRATEGIES (with the
+    import beside the others)."""
+    (repo / "nas/sharing/max_pool_first.py").write_text(TOY_MODULE)
+    init = repo / "nas/sharing/__init__.py"
+    text = init.read_text()
+    imports, entry = "from nas.sharing.groups import Groups\n", '    "prefix": Prefix(),\n'
+    assert imports in text and entry in text
+    text = text.replace(imports, imports + "from nas.sharing.max_pool_first import MaxPoolFirst\n")
+    init.write_text(text.replace(entry, entry + '    "toy": MaxPoolFirst(),\n'))
+
+
+def test_the_workflow_plans_and_tabulates_a_new_strategy_from_config(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    _add_toy_strategy(repo)
+    extra = tmp_path / "toy.yaml"
+    extra.write_text(
+        yaml.safe_dump({"experiments": {"strategies": [{"name": "toy", "sharing": "toy"}]}})
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml", str(extra)]
+    out = subprocess.run(
+        ["snakemake", "-n", "-p", *layers, "--cores", "1", "results/tables/strategies.csv"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    toy_jobs = set(re.findall(r"results/runs/strategy/toy/e2/init(\d)/records.csv", text))
+    assert toy_jobs == {"0", "1"}  # tiny.yaml: 2 instances
+    assert "--set sharing=toy" in text and "results/tables/strategies.csv" in text
+
+
+def test_a_strategy_the_registry_lacks_stops_the_plan_naming_it(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    extra = tmp_path / "toy.yaml"
+    extra.write_text(
+        yaml.safe_dump({"experiments": {"strategies": [{"name": "toy", "sharing": "toy"}]}})
+    )
+    out = subprocess.run(
+        ["snakemake", "-n", "--configfile", "config/quick.yaml", str(extra), "--cores", "1"],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and "experiments.strategies" in text and "'sharing'" in text
+    assert "Job stats" not in text

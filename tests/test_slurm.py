@@ -30,8 +30,8 @@ import yaml
 
 from nas import slurm
 from nas.cli import main
+from tests.conftest import ROOT, copy_repo
 
-ROOT = Path(__file__).resolve().parents[1]
 SLICE = ["--configfile", "config/quick.yaml", "tests/slurm/slice.yaml"]
 CLUSTER_ENV = {
     slurm.ACCOUNT: "root",
@@ -55,25 +55,6 @@ def live(test):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def copy_repo(dst: Path) -> Path:
-    """The working tree (tracked and untracked, not ignored files), so results/ of the real
-    checkout stay untouched. The jobs see it: the node is this machine."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
-    (dst / "results").mkdir(exist_ok=True)
-    return dst
 
 
 def cluster_env(workdir: Path, **changes: str | None) -> dict[str, str]:

@@ -4,7 +4,6 @@ an end-to-end run of a reduced quick preset that checks every table's structure 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,22 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _copy_repo(dst: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dst / rel)
-    return dst
+from tests.conftest import copy_repo
 
 
 def _smk(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -43,7 +27,7 @@ def _job_counts(out: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    return _copy_repo(tmp_path_factory.mktemp("repo"))
+    return copy_repo(tmp_path_factory.mktemp("repo"))
 
 
 def test_full_study_dry_run_lists_every_job_without_slurm(repo):
@@ -227,7 +211,7 @@ def test_a_job_whose_parameters_changed_starts_afresh(tmp_path):
     """Snakemake reruns a job whose params changed: its run folders (a seed-packed job's
     member folders too, which Snakemake does not track) are retrained with the new
     arguments instead of failing or reusing the old records."""
-    repo = _copy_repo(tmp_path / "repo")
+    repo = copy_repo(tmp_path / "repo")
     pack = "results/runs/groups/e2/random2/seeds0-1/g0-1"
     targets = [f"{pack}/pack.csv", "results/runs/share/e2/fixed/base/init0_ord0/records.csv"]
     layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml"]

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from nas import catalog
 from nas.plan import Study
 
-validate(config, "../schemas/config.schema.yaml")
+validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs
 JOBS = STUDY.all_jobs()

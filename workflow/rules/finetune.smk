@@ -23,7 +23,7 @@ rule finetune:
     params:
         args=lambda wildcards: job_args(STUDY.finetune_source()),
         snapshot=lambda wildcards: f"{RUNS}/{STUDY.finetune_source()}/snapshots/epoch_{wildcards.epoch}.pt",
-        steps=config["experiments"].get("finetune", {}).get("steps", 64),
+        steps=config["experiments"]["finetune"]["steps"],
     shell:
         "nas finetune {params.args} --snapshot {params.snapshot:q} --steps {params.steps:q} "
         "--out {output:q} --die-with-parent > {log:q} 2>&1"

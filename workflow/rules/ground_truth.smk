@@ -13,6 +13,6 @@ rule ground_truth:
         "../envs/nas.yaml"
     params:
         instances=gt_files()["ground_truth"],
-        source=config.get("ground_truth", "trained"),
+        source=config["ground_truth"],
     script:
         "../scripts/ground_truth.py"
