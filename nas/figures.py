@@ -264,6 +264,15 @@ def figure3(
     out: str | Path,
     last_epochs: int = 10,
 ) -> list[Path]:
+    return _save(draw_figure3(final_ranks_instances, one_instance, gt, last_epochs), out)
+
+
+def draw_figure3(
+    final_ranks_instances: list[pd.DataFrame],
+    one_instance: pd.DataFrame,
+    gt: pd.DataFrame,
+    last_epochs: int = 10,
+) -> Figure:
     """Figure 3: rank distribution per child, ordered ground-truth best to worst.
 
     (a) final-epoch ranks across ``final_ranks_instances``; (b) ranks over the last
@@ -280,7 +289,7 @@ def figure3(
     ax_a, ax_b = fig.subplots(1, 2, sharey=True)
     _rank_boxes(ax_a, ranks_a, order, f"(a) Final rank of {len(finals)} instances")
     _rank_boxes(ax_b, ranks_b, order, f"(b) Rank of last {last_epochs} epochs")
-    return _save(fig, out)
+    return fig
 
 
 def figure4(
@@ -371,6 +380,15 @@ def figure6(
     gt: pd.DataFrame,
     out: str | Path,
 ) -> list[Path]:
+    return _save(draw_figure6(group_instance, share_instance, children, gt), out)
+
+
+def draw_figure6(
+    group_instance: pd.DataFrame,
+    share_instance: pd.DataFrame,
+    children: list[str],
+    gt: pd.DataFrame,
+) -> Figure:
     """Figure 6: one group's children, (a) in their group, (b) the same ones under full sharing.
 
     A few curves only, so each child gets its own colour and a legend instead of rank shading.
@@ -386,20 +404,20 @@ def figure6(
         Line2D([], [], color=colors[c], label=f"{c} (GT rank {int(ranks[c])})") for c in children
     ]
     ax_b.legend(handles=handles, fontsize="small")
-    return _save(fig, out)
-
-
-def _single_dense(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path, title: str) -> list[Path]:
-    fig = _new_figure(7, 4.5)
-    ax = fig.add_subplot()
-    norm = _plot_dense_accuracy(ax, inst, gt, title)
-    _rank_colorbar(fig, ax, norm)
-    return _save(fig, out)
+    return fig
 
 
 def figure7(inst: pd.DataFrame, gt: pd.DataFrame, out: str | Path) -> list[Path]:
+    return _save(draw_figure7(inst, gt), out)
+
+
+def draw_figure7(inst: pd.DataFrame, gt: pd.DataFrame) -> Figure:
     """Figure 7: Figure 5a's plot for a 2000-epoch instance (same periodicity, higher accuracy)."""
-    return _single_dense(inst, gt, out, "Validation accuracy, last mini-batches of 2000 epochs")
+    fig = _new_figure(7, 4.5)
+    ax = fig.add_subplot()
+    title = "Validation accuracy, last mini-batches of 2000 epochs"
+    _rank_colorbar(fig, ax, _plot_dense_accuracy(ax, inst, gt, title))
+    return fig
 
 
 def figure8(

@@ -240,3 +240,47 @@ def test_figure8_draws_each_instances_gt_tau_per_bn_momentum():
             tau = gt_tau_curve(dense_matrix(inst), GT)
             np.testing.assert_allclose(line.get_ydata(), tau.to_numpy())
             assert list(line.get_xdata()) == list(range(1, len(tau) + 1))
+
+
+def _box_medians(ax) -> list[float]:
+    """The medians of a rank-box panel, left to right (the lines as wide as a box, 0.6)."""
+    medians = [
+        line
+        for line in ax.get_lines()
+        if len(line.get_xdata()) == 2
+        and np.isclose(np.ptp(line.get_xdata()), 0.6)
+        and line.get_ydata()[0] == line.get_ydata()[1]
+    ]
+    return [float(m.get_ydata()[0]) for m in sorted(medians, key=lambda m: m.get_xdata()[0])]
+
+
+def test_figure3_draws_each_childs_ranks_in_ground_truth_order():
+    from nas.analysis import epoch_matrix, final_accuracy, rank_matrix
+
+    insts = [instance(s) for s in range(3)]
+    ax_a, ax_b = figures.draw_figure3(insts, insts[1], GT, last_epochs=3).axes[:2]
+    order = list(GT.loc[CHILDREN].sort_values("rank").index)
+    finals = rank_matrix(pd.DataFrame([final_accuracy(i) for i in insts]))
+    last = rank_matrix(epoch_matrix(insts[1]).iloc[-3:])
+    assert _box_medians(ax_a) == [float(finals[c].median()) for c in order]
+    assert _box_medians(ax_b) == [float(last[c].median()) for c in order]
+    assert ax_a.get_title() == "(a) Final rank of 3 instances"
+
+
+def test_figure6_draws_only_the_groups_children_in_both_panels():
+    group, share = instance(0, groups=4), instance(1)
+    children = CHILDREN[:4]
+    ax_a, ax_b = figures.draw_figure6(group, share, children, GT).axes[:2]
+    from nas.analysis import dense_matrix
+
+    for ax, inst in ((ax_a, group), (ax_b, share)):
+        lines = _child_lines(ax)
+        assert sorted(lines) == sorted(children)
+        matrix = dense_matrix(inst)
+        for child, line in lines.items():
+            np.testing.assert_allclose(line.get_ydata(), matrix[child].to_numpy())
+
+
+def test_figure7_draws_the_long_runs_last_mini_batches():
+    inst = instance(2, n_dense=8)
+    _assert_dense_panel(figures.draw_figure7(inst, GT).axes[0], inst)
