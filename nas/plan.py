@@ -21,6 +21,19 @@ from nas.config import ConfigError, check_dense_window, format_override, from_di
 from nas.data import dataset_sizes
 from nas.studyconfig import with_defaults
 
+# Where each kind of training job keeps its run folder (under results/runs), one wildcard for
+# each thing the study varies: the workflow's output patterns (workflow/rules/supernet.smk,
+# one rule per entry, train_<key>). A seed-packed job trains init seeds `seeds` (a-b) at once.
+RUN_PATTERNS: dict[str, str] = {
+    "share": "share/e{epochs}/{order}/{tag}/init{seed}_ord{order_seed}",
+    "prefix": "prefix/e{epochs}/k{k}/init{seed}",
+    "strategy": "strategy/{name}/e{epochs}/init{seed}",
+    "groups": "groups/e{epochs}/{grouping}{m}/init{seed}/g{groups}",
+    "groups_packed": "groups/e{epochs}/{grouping}{m}/seeds{seeds}/g{groups}",
+    "alone": "alone/e{epochs}/init{seed}/g{groups}",
+    "alone_packed": "alone/e{epochs}/seeds{seeds}/g{groups}",
+}
+
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
     "different_seeds": ("fixed", "init"),
     "different_orders": ("shuffled", "order"),
@@ -37,6 +50,11 @@ class Job:
     overrides: dict[str, Any] = field(hash=False)
     groups: str = ""  # "a-b" for packed group jobs
     seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
+
+    @property
+    def pattern(self) -> str:
+        """Its key in RUN_PATTERNS (the workflow rule train_<pattern> trains it)."""
+        return f"{self.kind}_packed" if self.seeds else self.kind
 
     def members(self) -> dict[int, str]:
         """Init seed -> member run path, for a seed-packed job."""
@@ -65,12 +83,21 @@ class Study:
         self.epochs = run.epochs
         self.jobs: dict[str, Job] = {}
         self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
+        self.wildcards: dict[str, set[str]] = {}  # each path wildcard -> the values jobs take
         self.n_children = len(run.space.children)
         self._planning = True
         self._plan()
         self._planning = False
 
     # -- job factories -------------------------------------------------------------------
+    def _path(self, pattern: str, **values: Any) -> str:
+        """A run path of RUN_PATTERNS[pattern]; while planning, its wildcards' values are
+        noted (the workflow constrains each wildcard to them)."""
+        if self._planning:
+            for name, value in values.items():
+                self.wildcards.setdefault(name, set()).add(str(value))
+        return RUN_PATTERNS[pattern].format(**values)
+
     def _add(self, job: Job) -> str:
         """Register a job while planning; afterwards the same call only answers its path,
         and a job outside the plan (an experiment switched off) is an error, not a new job."""
@@ -101,7 +128,9 @@ class Study:
             "snapshot_epochs": self.snapshot_epochs(epochs),
             **hyper,
         }
-        path = f"share/e{epochs}/{order}/{tag}/init{init}_ord{order_seed}"
+        path = self._path(
+            "share", epochs=epochs, order=order, tag=tag, seed=init, order_seed=order_seed
+        )
         if path == self._finetune_source_path():
             over["snapshot_dense"] = self.finetune_before()
         return self._add(Job(path, "share", over))
@@ -120,7 +149,9 @@ class Study:
     def _finetune_source_path(self) -> str:
         """The first "different seeds" instance (see finetune_source), by its path: only this
         run pays for the snapshot points, not every share-all run that writes snapshots."""
-        return f"share/e{self.epochs}/fixed/base/init0_ord0"
+        return RUN_PATTERNS["share"].format(
+            epochs=self.epochs, order="fixed", tag="base", seed=0, order_seed=0
+        )
 
     def finetune_epochs(self) -> list[int]:
         return list(self.exp["finetune"]["epochs"]) if self.enabled("finetune") else []
@@ -133,7 +164,7 @@ class Study:
             return self.alone_instance(init)
         return self._packed(
             "groups",
-            f"groups/e{self.epochs}/{grouping}{m}",
+            {"epochs": self.epochs, "grouping": grouping, "m": m},
             m,
             init,
             self.n,
@@ -169,7 +200,7 @@ class Study:
             extra = {"epochs": epochs, "eval_epochs": "last", "dense_last": 0}
         return self._packed(
             "alone",
-            f"alone/e{epochs}",
+            {"epochs": epochs},
             m,
             init,
             seeds,
@@ -184,10 +215,17 @@ class Study:
         return int(self.exp["ground_truth"]["epochs"] or self.epochs)
 
     def _packed(
-        self, kind: str, prefix: str, m: int, init: int, n_seeds: int, over: dict[str, Any]
+        self,
+        kind: str,
+        values: dict[str, Any],
+        m: int,
+        init: int,
+        n_seeds: int,
+        over: dict[str, Any],
     ) -> list[str]:
         """Run paths of one instance (init seed `init`) of m groups, `groups_per_job` groups
-        per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds."""
+        per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds. `values`: the
+        kind's path wildcards other than the seeds and groups."""
         per_job = int(self.config["groups_per_job"])
         per_pack = int(self.config["seeds_per_job"])
         lo = init - init % per_pack
@@ -199,7 +237,7 @@ class Study:
                 paths.append(
                     self._add(
                         Job(
-                            f"{prefix}/init{init}/g{groups}",
+                            self._path(kind, **values, seed=init, groups=groups),
                             kind,
                             {"order": "fixed", "init_seed": init, **over},
                             groups,
@@ -208,7 +246,7 @@ class Study:
                 )
                 continue
             job = Job(
-                f"{prefix}/seeds{lo}-{hi}/g{groups}",
+                self._path(f"{kind}_packed", **values, seeds=f"{lo}-{hi}", groups=groups),
                 kind,
                 {"order": "fixed", **over},
                 groups,
@@ -230,7 +268,7 @@ class Study:
             **self.window_only(),
             "eval_epochs": self.prefix_eval_epochs(epochs),
         }
-        return self._add(Job(f"prefix/e{epochs}/k{k}/init{init}", "prefix", over))
+        return self._add(Job(self._path("prefix", epochs=epochs, k=k, seed=init), "prefix", over))
 
     def prefix_eval_epochs(self, epochs: int) -> list[int] | str:
         """Every `eval_every` epochs and the last: the GT-Tau-against-epochs curve behind
@@ -252,7 +290,8 @@ class Study:
             "sharing": entry["sharing"],
         }
         epochs = int(over.get("epochs", self.epochs))
-        return self._add(Job(f"strategy/{entry['name']}/e{epochs}/init{init}", "strategy", over))
+        path = self._path("strategy", name=entry["name"], epochs=epochs, seed=init)
+        return self._add(Job(path, "strategy", over))
 
     # -- experiments ---------------------------------------------------------------------
     def enabled(self, name: str) -> bool:

@@ -30,6 +30,7 @@ import yaml
 
 from nas import slurm
 from nas.cli import main
+from nas.plan import RUN_PATTERNS
 from tests.conftest import ROOT, copy_repo
 
 SLICE = ["--configfile", "config/quick.yaml", "tests/slurm/slice.yaml"]
@@ -55,6 +56,19 @@ def live(test):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def slurm_log_folder(run: str) -> str:
+    """The SLURM plugin's log folder of a training job: its wildcards' values joined by "_"
+    (the run path parsed with its pattern, nas.plan.RUN_PATTERNS)."""
+    for pattern in RUN_PATTERNS.values():
+        regex = re.escape(pattern)
+        for name in re.findall(r"{(\w+)}", pattern):
+            value = r"\d+" if name in ("epochs", "seed", "order_seed", "k", "m") else "[^/]+?"
+            regex = regex.replace(re.escape("{" + name + "}"), f"({value})")
+        if m := re.fullmatch(regex, run):
+            return "_".join(m.groups())
+    raise ValueError(f"{run} matches no run pattern")
 
 
 def cluster_env(workdir: Path, **changes: str | None) -> dict[str, str]:
@@ -341,7 +355,9 @@ def test_packing_groups_into_one_job_changes_no_record(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seeds, rule, jobs", [(10, "train_packed", "4"), (1, "train", "12")])
+@pytest.mark.parametrize(
+    "seeds, rule, jobs", [(10, "train_alone_packed", "4"), (1, "train_alone", "12")]
+)
 def test_slurm_dry_run_shows_the_packed_job_count(tmp_path, seeds, rule, jobs):
     """groups_per_job=16: the ground truth (64 children trained alone) is 4 SLURM jobs per seed
     pack, e.g. `--groups 16-31`; the 3 seeds are packed into one model (seeds_per_job) -> 4
@@ -497,7 +513,7 @@ def slice_run(cluster, tmp_path_factory) -> SliceRun:
                 rule = re.search(r"slurm_logs/rule_([^/]+)/", log)
                 result.rules[jobid] = rule[1] if rule else "?"
                 for run in result.interruptions:
-                    if f"/{run.replace('/', '_')}/" in log:
+                    if f"/rule_train_alone/{slurm_log_folder(run)}/" in log:
                         ids = result.runs.setdefault(run, [])
                         if jobid not in ids:
                             ids.append(jobid)
@@ -571,7 +587,7 @@ def test_training_runs_as_separate_slurm_jobs_with_a_gpu(slice_run):
     assert r.returncode == 0, f"snakemake failed ({r.returncode})\n{r.explain()}"
     gt = pd.read_csv(r.workdir / "results" / "ground_truth.csv", dtype={"child": str})
     assert sorted(gt.child) == ["1", "2", "3", "4"], gt
-    train = {j for j, rule in r.rules.items() if rule == "train"}
+    train = {j for j, rule in r.rules.items() if rule == "train_alone"}
     # 2 packed ground-truth jobs, plus the retry of the one stopped by its time-limit warning
     assert len(train) == 3 and len(r.runs) == 2, r.explain()
     assert not set(r.runs[min(r.runs)]) & set(r.runs[max(r.runs)]), r.explain()

@@ -35,7 +35,9 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     assert out.returncode == 0, out.stderr[-3000:]
     counts = _job_counts(out.stdout + out.stderr)
     # README formula, tests/test_plan.py: 138 single trainings + 26 seed-packed jobs
-    assert counts["train"] == 138 and counts["train_packed"] == 26
+    # one rule per kind of run (nas.plan.RUN_PATTERNS)
+    assert counts["train_prefix"] == 100 and counts["train_share"] == 38
+    assert counts["train_groups_packed"] == 18 and counts["train_alone_packed"] == 8
     # Tables 1-5 (3a, 3b), the in-text numbers, the prefix curve; Figures 2-9, the prefix curve
     assert counts["finetune"] == 2 and counts["table"] == 8 and counts["figure"] == 9
     assert counts["download_cifar10"] == 1
@@ -56,7 +58,8 @@ def test_naming_one_table_builds_only_what_it_needs(repo):
     # groups: 2 groupings x 5 m in 2..32, the 3 instances seed-packed into one job each;
     # 3 seed instances (m = 1, share-all: not packed); the 3 ground-truth seeds (m = 64), one
     # packed job; nothing for prefix, finetune or the ablations
-    assert counts["train_packed"] == 10 + 1 and counts["train"] == 3
+    assert counts["train_groups_packed"] == 10 and counts["train_alone_packed"] == 1
+    assert counts["train_share"] == 3
     assert counts["table"] == 1 and counts["ground_truth"] == 1
     assert "figure" not in counts and "finetune" not in counts
 

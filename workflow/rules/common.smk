@@ -7,7 +7,7 @@ import shlex
 from snakemake.utils import validate
 
 from nas import catalog
-from nas.plan import Study
+from nas.plan import RUN_PATTERNS, Study
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
@@ -24,9 +24,23 @@ def _alternatives(paths):
     return "|".join(re.escape(path) for path in sorted(paths)) or "(?!)"
 
 
+def _values(name):
+    """The values the planned jobs give a run-path wildcard (none: matches nothing)."""
+    return _alternatives(STUDY.wildcards.get(name, ()))
+
+
 wildcard_constraints:
-    run=_alternatives(p for p, job in JOBS.items() if not job.seeds),
-    pack=_alternatives(p for p, job in JOBS.items() if job.seeds),
+    epochs=_values("epochs"),
+    order=_values("order"),
+    tag=_values("tag"),
+    seed=_values("seed"),
+    order_seed=_values("order_seed"),
+    k=_values("k"),
+    name=_values("name"),
+    grouping=_values("grouping"),
+    m=_values("m"),
+    seeds=_values("seeds"),
+    groups=_values("groups"),
 
 
 def producers(files):
@@ -52,8 +66,35 @@ def flat(files):
     return [f for insts in files.values() for inst in insts for f in inst]
 
 
+def run_output(pattern, file="records.csv"):
+    """A training rule's output: the run folder of RUN_PATTERNS[pattern], then `file`."""
+    return f"{RUNS}/{RUN_PATTERNS[pattern]}/{file}"
+
+
+def run_log(pattern):
+    return f"logs/train/{RUN_PATTERNS[pattern]}.log"
+
+
+_PATTERN_OF = {frozenset(re.findall(r"{(\w+)}", p)): k for k, p in RUN_PATTERNS.items()}
+
+
+def job_of(wildcards):
+    """The planned job a training rule's wildcards name (each pattern has its own set)."""
+    pattern = _PATTERN_OF[frozenset(wildcards.keys())]
+    path = RUN_PATTERNS[pattern].format(**dict(wildcards.items()))
+    if path not in JOBS:
+        raise ValueError(
+            f"{RUNS}/{path} is not a run of this study's plan (see results/plan.csv)"
+        )
+    return JOBS[path]
+
+
+def run_folder(wildcards):
+    return f"{RUNS}/{job_of(wildcards).path}"
+
+
 def train_args(wildcards):
-    return job_args(wildcards.run)
+    return job_args(job_of(wildcards).path)
 
 
 def job_args(path):
@@ -67,15 +108,14 @@ def job_args(path):
 
 def packed_args(wildcards):
     """`nas train-packed` arguments: those of `nas train`, the seeds, the member folders."""
-    job = JOBS[wildcards.pack]
+    job = job_of(wildcards)
     template = shlex.quote(f"{RUNS}/{job.path}/init{{seed}}")
     seeds = shlex.quote(job.seeds)
     return f"{job_args(job.path)} --init-seeds {seeds} --out-template {template}"
 
 
 def job_hours(wildcards):
-    path = wildcards.get("run") or wildcards.pack
-    return STUDY.job_cost_hours(JOBS[path], *STUDY.sizes())
+    return STUDY.job_cost_hours(job_of(wildcards), *STUDY.sizes())
 
 
 def job_priority(wildcards):

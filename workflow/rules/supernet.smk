@@ -1,18 +1,19 @@
-# Training: one rule for every training process (share-all instance, packed groups,
-# ground-truth children, prefix sharing). The resume state (resume.pt beside the records) is
-# not a declared output, so a retried or requeued job continues where it stopped.
+# Training: a rule per kind of run (nas.plan.RUN_PATTERNS), each output pattern with a wildcard
+# for what the study varies (epochs, order, seed, k, grouping, m, ...), constrained in
+# common.smk to the values the planned jobs take. The resume state (resume.pt beside the
+# records) is not a declared output, so a retried or requeued job continues where it stopped.
 # --overwrite: a job whose parameters changed (Snakemake reruns it) finds a run folder of
 # other arguments and starts it afresh; the same arguments still resume. --die-with-parent:
 # the trainer saves its checkpoint and stops if Snakemake is killed (even with SIGKILL).
 
 
-rule train:
+rule train_share:
     input:
         data_inputs(),
     output:
-        f"{RUNS}/{{run}}/records.csv",
+        run_output("share"),
     log:
-        "logs/train/{run}.log",
+        run_log("share"),
     priority: job_priority
     conda:
         "../envs/nas.yaml"
@@ -21,21 +22,50 @@ rule train:
         mem_mb=8000,
     params:
         args=train_args,
-        out=lambda wildcards: f"{RUNS}/{wildcards.run}",
+        out=run_folder,
     shell:
         "nas train {params.args} --out {params.out:q} --overwrite --die-with-parent "
         "> {log:q} 2>&1"
 
 
+use rule train_share as train_prefix with:
+    output:
+        run_output("prefix"),
+    log:
+        run_log("prefix"),
+
+
+use rule train_share as train_strategy with:
+    output:
+        run_output("strategy"),
+    log:
+        run_log("strategy"),
+
+
+# Groups of a partition (and each child alone, the ground truth), `groups_per_job` at a time.
+use rule train_share as train_groups with:
+    output:
+        run_output("groups"),
+    log:
+        run_log("groups"),
+
+
+use rule train_share as train_alone with:
+    output:
+        run_output("alone"),
+    log:
+        run_log("alone"),
+
+
 # Seed packing (config seeds_per_job): the init seeds of a group or ground-truth job trained
-# as one packed model; each seed's records.csv lands in {pack}/init<seed>/, listed by pack.csv.
-rule train_packed:
+# as one packed model; each seed's records.csv lands in <job>/init<seed>/, listed by pack.csv.
+rule train_groups_packed:
     input:
         data_inputs(),
     output:
-        f"{RUNS}/{{pack}}/pack.csv",
+        run_output("groups_packed", "pack.csv"),
     log:
-        "logs/train/{pack}.log",
+        run_log("groups_packed"),
     priority: job_priority
     conda:
         "../envs/nas.yaml"
@@ -47,3 +77,10 @@ rule train_packed:
     shell:
         "nas train-packed {params.args} --manifest {output:q} --overwrite --die-with-parent "
         "> {log:q} 2>&1"
+
+
+use rule train_groups_packed as train_alone_packed with:
+    output:
+        run_output("alone_packed", "pack.csv"),
+    log:
+        run_log("alone_packed"),
