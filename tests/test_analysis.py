@@ -263,6 +263,19 @@ def test_table4_accuracy_columns_and_table3b():
     assert set(t3b["epochs"]) == {2000} and t3b.columns[0] == "epochs"
 
 
+def test_strategies_table_rows_follow_the_labels_with_table4s_statistics():
+    noisy = [noisy_instance(s, 0.01) for s in range(2)]
+    exact = [exact_instance() for _ in range(2)]
+    table = an.strategies_table({"share-all": noisy, "toy": exact}, GT, window=4)
+    assert list(table["strategy"]) == ["share-all", "toy"]
+    assert list(table["children"]) == [an.dense_matrix(noisy[0]).shape[1]] * 2
+    assert list(table["n"]) == [2, 2]
+    same = an.table4({(1, 0): noisy}, GT, window=4).iloc[0]
+    for col in ("gt_tau_mean64", "gt_tau_std64", "acc_mean", "acc_std"):
+        assert table.iloc[0][col] == pytest.approx(same[col])
+    assert table.iloc[1]["gt_tau_mean64"] == pytest.approx(1.0)  # no noise: the GT's ranks
+
+
 # --------------------------------------------------------------------------- Table 5
 
 

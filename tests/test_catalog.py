@@ -40,6 +40,7 @@ def test_each_product_is_one_entry_with_a_caption_and_outputs_of_its_kind():
     assert tables == {f"table{n}" for n in ("1", "2", "3a", "3b", "4", "5")} | {
         "intext",
         "prefix_curve",
+        "strategies",
     }
     assert figures == {f"figure{n}" for n in range(2, 10)} | {"prefix_curve"}
     assert catalog.lookup("section", "findings").outputs() == ["findings.csv", "findings.md"]
@@ -69,15 +70,25 @@ def test_every_switch_is_an_experiment_of_the_schema():
     assert set(SWITCHES) <= set(SCHEMA["properties"]["experiments"]["properties"])
 
 
+# the full study with one extra sharing strategy (the paper's study has none)
+WITH_EXTRA = _config(strategies=[{"name": "prefix1", "sharing": "prefix", "set": {"k": 1}}])
+
+
 def test_the_full_study_makes_every_product():
-    assert len(catalog.enabled(Study(FULL))) == len(catalog.PRODUCTS)
+    assert len(catalog.enabled(Study(WITH_EXTRA))) == len(catalog.PRODUCTS)
+    assert _names(WITH_EXTRA) - _names(FULL) == {("table", "strategies")}
 
 
 @pytest.mark.parametrize("switch", [s for s in SWITCHES if s != "ground_truth"])
 def test_turning_an_experiment_off_removes_its_products(switch):
-    value = FULL["experiments"][switch]
-    off = {**value, "enabled": False} if isinstance(value, dict) else False
-    gone = _names(FULL) - _names(_config(**{switch: off}))
+    value = WITH_EXTRA["experiments"][switch]
+    if isinstance(value, dict):
+        off = {**value, "enabled": False}
+    else:
+        off = [] if isinstance(value, list) else False
+    config = copy.deepcopy(WITH_EXTRA)
+    config["experiments"][switch] = off
+    gone = _names(WITH_EXTRA) - _names(config)
     assert gone == {(p.kind, p.name) for p in catalog.PRODUCTS if switch in p.needs}
 
 

@@ -713,7 +713,7 @@ def test_nas_submit_runs_the_snakemake_controller_as_a_slurm_job(cluster, tmp_pa
         assert f"sacct -j {jobid[1]}" in text
         content = (repo / log).read_text()
         assert "This was a dry-run" in content and "ground_truth" in content, content[-3000:]
-        assert re.search(r"^train\s+2$", content, re.M), content[-3000:]
+        assert re.search(r"^train_alone\s+2$", content, re.M), content[-3000:]
         rows = poll(
             lambda: [r for r in sacct("-j", jobid[1]) if r["State"] == "COMPLETED"], timeout=15
         )
