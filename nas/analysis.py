@@ -490,10 +490,9 @@ def strategies_table(
     per label in the given order, the columns of Table 4 and the children each run ranks."""
     rows = []
     for label, insts in runs.items():
-        children = dense_matrix(insts[0]).shape[1] if insts else 0
-        rows.append(
-            {"strategy": label, "children": children, **window_summary(insts, gt, window, label)}
-        )
+        summary = window_summary(insts, gt, window, label)  # refuses a label without instances
+        children = dense_matrix(insts[0]).shape[1]
+        rows.append({"strategy": label, "children": children, **summary})
     return pd.DataFrame(rows, columns=["strategy", "children", *WINDOW_COLUMNS])
 
 

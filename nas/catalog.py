@@ -75,13 +75,9 @@ def finetune_file(epoch: int) -> str:
     return f"{FINETUNE}/epoch{epoch}.csv"
 
 
-def _trained_gt(study: Study) -> bool:
-    return study.trained_gt()
-
-
 def _ground_truth(study: Study) -> list[list[str]]:
     """Ground-truth instances (one per seed); none with the paper's Table 5."""
-    return [records(inst) for inst in study.ground_truth()] if _trained_gt(study) else []
+    return [records(inst) for inst in study.ground_truth()] if study.trained_gt() else []
 
 
 def _families(study: Study) -> Files:
@@ -461,7 +457,7 @@ def switch_on(study: Study, switch: str) -> bool:
     (config ground_truth: trained, not the paper's Table 5); any other name is the
     experiments.<name> toggle."""
     if switch == "ground_truth":
-        return _trained_gt(study)
+        return study.trained_gt()
     return study.enabled(switch)
 
 

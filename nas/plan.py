@@ -51,11 +51,6 @@ class Job:
     groups: str = ""  # "a-b" for packed group jobs
     seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
 
-    @property
-    def pattern(self) -> str:
-        """Its key in RUN_PATTERNS (the workflow rule train_<pattern> trains it)."""
-        return f"{self.kind}_packed" if self.seeds else self.kind
-
     def members(self) -> dict[int, str]:
         """Init seed -> member run path, for a seed-packed job."""
         return {s: f"{self.path}/init{s}" for s in _range(self.seeds)} if self.seeds else {}
@@ -286,7 +281,7 @@ class Study:
             "order": "fixed",
             "init_seed": init,
             **self.window_only(),
-            **(entry.get("set") or {}),
+            **entry["set"],
             "sharing": entry["sharing"],
         }
         epochs = int(over.get("epochs", self.epochs))
