@@ -161,6 +161,10 @@ def _check_fidelity_products(res: Path) -> None:
     assert (
         sorted(snaps.epoch.unique()) == [1, 2] and snaps.groupby("epoch").step.nunique().eq(2).all()
     )
+    for epoch in (1, 2):  # declared by the snapshot rule, read by finetuning
+        written = res / f"runs/share/e2/fixed/base/init0_ord0/snapshots/epoch_{epoch}.pt"
+        declared = res / f"snapshots/share/e2/fixed/base/init0_ord0/epoch{epoch}.pt"
+        assert declared.read_bytes() == written.read_bytes()
 
 
 HOSTILE = "da ta; touch {m} $(touch {m}) `touch {m}` 'q\" #x & touch {m} | cat"

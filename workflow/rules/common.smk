@@ -41,6 +41,7 @@ wildcard_constraints:
     m=_values("m"),
     seeds=_values("seeds"),
     groups=_values("groups"),
+    epoch=_alternatives(str(e) for e in STUDY.finetune_epochs()),
 
 
 def producers(files):

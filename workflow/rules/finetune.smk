@@ -1,16 +1,53 @@
 # Finetuning (paper Figure 4): every child trained alone for a few mini-batches from a
-# snapshot of the first "different seeds" instance. Snapshots are written by that run.
+# snapshot of the first "different seeds" instance. Every share-all run writes its snapshots
+# (config experiments.finetune.epochs) into its own folder, beside its resume state; the
+# `snapshot` rule declares each one as a file of its own under results/snapshots/ (a hard
+# link, else a copy), so finetuning and BN recalibration name their snapshots as inputs and
+# `snakemake results/snapshots/share/e12/fixed/base/init0_ord0/epoch6.pt` builds one. They
+# are not outputs of the training rule itself: Snakemake removes a job's outputs before it
+# runs, and a resumed run does not write again the snapshots of epochs it has passed.
 
 FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
+SNAPSHOTS = f"{RESULTS}/snapshots"
+
+
+localrules:
+    snapshot,
+
+
+def snapshot_run(wildcards):
+    """The run folder a snapshot rule's wildcards name (those of a share-all run, and epoch)."""
+    path = RUN_PATTERNS["share"].format(
+        **{k: v for k, v in wildcards.items() if k != "epoch"}
+    )
+    if path not in JOBS:
+        raise ValueError(
+            f"{RUNS}/{path} is not a run of this study's plan (see results/plan.csv)"
+        )
+    return f"{RUNS}/{path}"
+
+
+rule snapshot:
+    input:
+        lambda wildcards: producers([snapshot_run(wildcards) + "/records.csv"]),
+    output:
+        f"{SNAPSHOTS}/{RUN_PATTERNS['share']}/epoch{{epoch}}.pt",
+    log:
+        f"logs/snapshots/{RUN_PATTERNS['share']}/epoch{{epoch}}.log",
+    params:
+        written=lambda wildcards: f"{snapshot_run(wildcards)}/snapshots/epoch_{wildcards.epoch}.pt",
+    shell:
+        "ln -f {params.written:q} {output:q} 2> {log:q} || cp {params.written:q} {output:q} 2>> {log:q}"
+
+
+def snapshot_of(path, epoch):
+    """The declared snapshot file of share-all run `path` at `epoch`."""
+    return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"
 
 
 rule finetune:
     input:
-        (
-            [f"{RUNS}/{STUDY.finetune_source()}/records.csv"]
-            if STUDY.finetune_epochs()
-            else []
-        ),
+        snapshot=lambda wildcards: snapshot_of(STUDY.finetune_source(), wildcards.epoch),
     output:
         f"{FINETUNE}/epoch{{epoch}}.csv",
     log:
@@ -22,8 +59,7 @@ rule finetune:
         mem_mb=8000,
     params:
         args=lambda wildcards: job_args(STUDY.finetune_source()),
-        snapshot=lambda wildcards: f"{RUNS}/{STUDY.finetune_source()}/snapshots/epoch_{wildcards.epoch}.pt",
         steps=config["experiments"]["finetune"]["steps"],
     shell:
-        "nas finetune {params.args} --snapshot {params.snapshot:q} --steps {params.steps:q} "
+        "nas finetune {params.args} --snapshot {input.snapshot:q} --steps {params.steps:q} "
         "--out {output:q} --die-with-parent > {log:q} 2>&1"
