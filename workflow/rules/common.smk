@@ -18,6 +18,8 @@ RUNS = f"{RESULTS}/runs"
 TABLES = f"{RESULTS}/{catalog.FOLDERS['table']}"
 FIGURES = f"{RESULTS}/{catalog.FOLDERS['figure']}"
 GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
+FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
+SNAPSHOTS = f"{RESULTS}/snapshots"
 
 
 def _alternatives(paths):
@@ -174,3 +176,23 @@ def product_caption(kind, name=None):
 def all_targets():
     outputs = [f for p in catalog.enabled(STUDY) for f in p.outputs()]
     return [f"{RESULTS}/plan.csv"] + [f"{RESULTS}/{f}" for f in outputs]
+
+
+# Snapshots (workflow/rules/finetune.smk)
+
+
+def snapshot_run(wildcards):
+    """The run folder a snapshot rule's wildcards name (those of a share-all run, and epoch)."""
+    path = RUN_PATTERNS["share"].format(
+        **{k: v for k, v in wildcards.items() if k != "epoch"}
+    )
+    if path not in JOBS:
+        raise ValueError(
+            f"{RUNS}/{path} is not a run of this study's plan (see results/plan.csv)"
+        )
+    return f"{RUNS}/{path}"
+
+
+def snapshot_of(path, epoch):
+    """The declared snapshot file of share-all run `path` at `epoch`."""
+    return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"

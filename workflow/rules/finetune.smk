@@ -7,42 +7,24 @@
 # are not outputs of the training rule itself: Snakemake removes a job's outputs before it
 # runs, and a resumed run does not write again the snapshots of epochs it has passed.
 
-FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
-SNAPSHOTS = f"{RESULTS}/snapshots"
-
 
 localrules:
     snapshot,
 
 
-def snapshot_run(wildcards):
-    """The run folder a snapshot rule's wildcards name (those of a share-all run, and epoch)."""
-    path = RUN_PATTERNS["share"].format(
-        **{k: v for k, v in wildcards.items() if k != "epoch"}
-    )
-    if path not in JOBS:
-        raise ValueError(
-            f"{RUNS}/{path} is not a run of this study's plan (see results/plan.csv)"
-        )
-    return f"{RUNS}/{path}"
-
-
 rule snapshot:
     input:
-        lambda wildcards: producers([snapshot_run(wildcards) + "/records.csv"]),
+        lambda wildcards: producers([f"{snapshot_run(wildcards)}/records.csv"]),
     output:
         f"{SNAPSHOTS}/{RUN_PATTERNS['share']}/epoch{{epoch}}.pt",
     log:
         f"logs/snapshots/{RUN_PATTERNS['share']}/epoch{{epoch}}.log",
+    conda:
+        "../envs/nas.yaml"
     params:
         written=lambda wildcards: f"{snapshot_run(wildcards)}/snapshots/epoch_{wildcards.epoch}.pt",
     shell:
         "ln -f {params.written:q} {output:q} 2> {log:q} || cp {params.written:q} {output:q} 2>> {log:q}"
-
-
-def snapshot_of(path, epoch):
-    """The declared snapshot file of share-all run `path` at `epoch`."""
-    return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"
 
 
 rule finetune:
