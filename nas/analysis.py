@@ -17,6 +17,7 @@ disagree; this module only decides *which* vectors are compared. Everything is p
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nas import metrics
+from nas import metrics, rankstats, stats
 from nas.records import atomic_write_text, read_records, to_wide
 
 __all__ = [
@@ -223,13 +224,46 @@ def _s_tau_row(experiment: str, accs: Sequence[pd.Series]) -> dict:
     if len(accs) < 2:
         raise ValueError(f"{experiment}: S-Tau needs at least 2 ranks, got {len(accs)}")
     st = metrics.s_tau(accs)
+    lo, hi = s_tau_interval(accs)
     return {
         "experiment": experiment,
         "s_tau": st["mean"],
         "max_tau": st["max"],
         "min_tau": st["min"],
+        "s_tau_lo": lo,
+        "s_tau_hi": hi,
         "n": len(accs),
     }
+
+
+def s_tau_interval(accs: Sequence[pd.Series]) -> tuple[float, float]:
+    """95 % bootstrap interval of S-Tau over instances: instances drawn with replacement, S-Tau
+    the mean tau over the pairs of distinct draws (a draw repeated is no pair; a resample of
+    one instance only has none and is skipped)."""
+    n = len(accs)
+    tau = np.full((n, n), np.nan)
+    for i, j in itertools.combinations(range(n), 2):
+        tau[i, j] = tau[j, i] = metrics.kendall_tau(accs[i], accs[j])
+    rng = np.random.default_rng(stats.BOOT_SEED)
+    means = []
+    for _ in range(stats.N_BOOT):
+        draw = rng.integers(0, n, n)
+        pairs = [tau[a, b] for a, b in itertools.combinations(draw, 2) if a != b]
+        if pairs:
+            means.append(np.mean(pairs))
+    tail = (1 - stats.LEVEL) / 2 * 100
+    lo, hi = np.percentile(means, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def _ceiling_row(gt_instances: Sequence[pd.Series] | None, columns: dict[str, str]) -> dict:
+    """The ground truth's noise ceiling (nas.rankstats) as a table row: `columns` maps the
+    ceiling's keys to the table's columns; NaN without trained seeds or with only one."""
+    row: dict = {"experiment": "noise_ceiling"}
+    if gt_instances is None or len(gt_instances) < 2:
+        return {**row, **{c: math.nan for c in columns.values()}, "n": 0}
+    ceiling = rankstats.noise_ceiling(gt_instances)
+    return {**row, **{c: ceiling[k] for k, c in columns.items()}, "n": ceiling["ceiling_seeds"]}
 
 
 def _nan_row(experiment: str, columns: Sequence[str]) -> dict:
@@ -268,7 +302,10 @@ def table1(
     whose S-Tau is the (lower) median, its Max and Min from that same instance. Two other
     readings follow it (``different_epochs_median_all``: each column's median over all
     instances; ``different_epochs_mean_all``: their mean). ``n`` is the number of ranks
-    compared (per instance, for the different-epochs rows).
+    compared (per instance, for the different-epochs rows). ``s_tau_lo``/``s_tau_hi``: 95 %
+    bootstrap interval over the ranks compared (``s_tau_interval``). ``noise_ceiling``: tau
+    between the means of disjoint halves of the ground-truth seeds (nas.rankstats), its mean,
+    max and min over the splits; ``n`` the seeds.
     """
     names = _check_families(families)
     rows = []
@@ -291,9 +328,11 @@ def table1(
     rows.append(_s_tau_row("random_rank", randoms))
 
     if gt_instances is None:
-        rows.append(_nan_row("ground_truth", ["s_tau", "max_tau", "min_tau"]))
+        rows.append(_nan_row("ground_truth", _T1_COLUMNS))
     else:
         rows.append(_s_tau_row("ground_truth", list(gt_instances)))
+    ceiling = {"ceiling": "s_tau", "ceiling_max": "max_tau", "ceiling_min": "min_tau"}
+    rows.append(_ceiling_row(gt_instances, ceiling))
 
     if SHUFFLE in families:
         per_instance = [
@@ -304,10 +343,13 @@ def table1(
             for inst in families[SHUFFLE]
         ]
         chosen = per_instance[_lower_median([r["s_tau"] for r in per_instance])]
-        rows += [chosen, *_other_readings(per_instance, ["s_tau", "max_tau", "min_tau"])]
+        rows += [chosen, *_other_readings(per_instance, _T1_COLUMNS)]
 
-    out = pd.DataFrame(rows, columns=["experiment", "s_tau", "max_tau", "min_tau", "n"])
+    out = pd.DataFrame(rows, columns=["experiment", *_T1_COLUMNS, "n"])
     return out.astype({"n": int})
+
+
+_T1_COLUMNS = ["s_tau", "max_tau", "min_tau", "s_tau_lo", "s_tau_hi"]
 
 
 DIFFERENT_EPOCHS_READINGS = {
@@ -333,6 +375,15 @@ def _other_readings(per_instance: Sequence[dict], columns: Sequence[str]) -> lis
 # --------------------------------------------------------------------------- Table 2
 
 _T2_COLUMNS = ["gt_tau_mean", "gt_tau_std", "t1r_mean", "t1r_std", "t3r_mean", "t3r_std"]
+_T2_COLUMNS += ["gt_tau_lo", "gt_tau_hi", *rankstats.STAT_COLUMNS]
+
+
+def rank_statistics(accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
+    """The reviewer's statistics of some ranks against the ground truth (nas.rankstats): each
+    one's mean over the ranks."""
+    gt = as_gt(gt)
+    per = [rankstats.instance_statistics(a, _gt_acc(gt, a.index), _gt_rank(gt)) for a in accs]
+    return rankstats.mean_over_instances(per)
 
 
 def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
@@ -343,6 +394,8 @@ def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dic
     row: dict = {"experiment": experiment}
     for key, values in (("gt_tau", taus), ("t1r", t1s), ("t3r", t3s)):
         row[f"{key}_mean"], row[f"{key}_std"] = metrics.mean_std(values)
+    row.update(rankstats.interval(taus, "gt_tau"))
+    row.update(rank_statistics(accs, gt))
     row["n"] = len(triples)
     return row
 
@@ -360,6 +413,10 @@ def table2(
     ``different_epochs`` uses the last ``last_epochs`` epochs of ONE "different orders
     (shuffle)" instance, the one whose final GT-Tau is the (lower) median, like the paper's
     "one instance ... with final GT-Tau 0.47"; then the two other readings of Table 1.
+    Beyond the paper: ``gt_tau_lo``/``gt_tau_hi``, the 95 % bootstrap interval of the mean
+    GT-Tau over the ranks, and the means of nas.rankstats' statistics. ``noise_ceiling``:
+    ``gt_tau_mean`` is the tau between disjoint halves of the ground-truth seeds, lo and hi
+    its min and max over the splits (not a bootstrap); ``n`` the seeds.
     """
     names = _check_families(families)
     gt = as_gt(gt)
@@ -371,6 +428,8 @@ def table2(
         rows.append(_nan_row("ground_truth", _T2_COLUMNS))
     else:
         rows.append(_t2_row("ground_truth", list(gt_instances), gt))
+    ceiling = {"ceiling": "gt_tau_mean", "ceiling_min": "gt_tau_lo", "ceiling_max": "gt_tau_hi"}
+    rows.append(_ceiling_row(gt_instances, ceiling))
 
     if SHUFFLE in families:
         insts = families[SHUFFLE]
@@ -404,6 +463,30 @@ def _windowed(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float,
     return metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window)
 
 
+def _window_statistics(
+    insts: Sequence[pd.DataFrame], means: Sequence[float], gt: pd.DataFrame, window: int, what: str
+) -> dict:
+    """Beyond the paper, for a windowed row: the 95 % bootstrap interval over instances of
+    GT-Tau-Mean-k (the instances' ``means``) and nas.rankstats' statistics, each averaged over
+    the window and then over instances."""
+    gt = as_gt(gt)
+    per = []
+    for inst in insts:
+        matrix = _last_rows(dense_matrix(inst), window, what)
+        per.append(rankstats.window_statistics(matrix, _gt_acc(gt, matrix.columns), _gt_rank(gt)))
+    return {**rankstats.interval(means, "mean64"), **rankstats.mean_over_instances(per)}
+
+
+EXTRA_WINDOW_COLUMNS = ["mean64_lo", "mean64_hi", *rankstats.STAT_COLUMNS]
+
+
+def _with_ceiling(df: pd.DataFrame, ceiling: float | None) -> pd.DataFrame:
+    """A ``gt_ceiling`` column (the ground truth's noise ceiling, nas.rankstats) when known."""
+    if ceiling is not None:
+        df.insert(len(df.columns) - 1, "gt_ceiling", ceiling)
+    return df
+
+
 def _mean_std_pairs(pairs: Sequence[tuple[float, float]], names: tuple[str, str]) -> dict:
     """Average the per-instance (mean, std) pairs over instances, with their population std."""
     if not pairs:
@@ -415,27 +498,33 @@ def _mean_std_pairs(pairs: Sequence[tuple[float, float]], names: tuple[str, str]
 
 
 def table3a(
-    groups: dict[tuple[str, int], list[pd.DataFrame]], gt: pd.DataFrame, window: int
+    groups: dict[tuple[str, int], list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    window: int,
+    ceiling: float | None = None,
 ) -> pd.DataFrame:
     """Table 3a (group sharing): GT-Tau-Mean-k / Std-k, mean ± std over instances.
 
     Keys are (grouping, m) with grouping "random" or "similar". Columns keep the paper's
     "mean64"/"std64" names whatever ``window`` is, so they line up with ``paper_table("table3a")``;
-    ``n`` counts instances.
+    then EXTRA_WINDOW_COLUMNS (``_window_statistics``) and, given the ground truth's noise
+    ceiling, ``gt_ceiling``; ``n`` counts instances.
     """
     rows = []
     for (grouping, m), insts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         pairs = [_windowed(inst, gt, window) for inst in insts]
+        what = f"{grouping} m={m}"
         rows.append(
             {
                 "grouping": grouping,
                 "m": int(m),
                 **_mean_std_pairs(pairs, ("mean64", "std64")),
+                **_window_statistics(insts, [p[0] for p in pairs], gt, window, what),
                 "n": len(insts),
             }
         )
-    cols = ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std", "n"]
-    return pd.DataFrame(rows, columns=cols)
+    cols = ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std"]
+    return _with_ceiling(pd.DataFrame(rows, columns=[*cols, *EXTRA_WINDOW_COLUMNS, "n"]), ceiling)
 
 
 def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int, what: str) -> dict:
@@ -448,9 +537,11 @@ def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int,
         taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
         per_child = _last_rows(matrix, window, what).mean(axis=0)
         accs.append(metrics.accuracy_mean_std(per_child))
+    extra = _window_statistics(insts, [t[0] for t in taus], gt, window, what) if insts else {}
     return {
         **_mean_std_pairs(taus, ("gt_tau_mean64", "gt_tau_std64")),
         **_mean_std_pairs(accs, ("acc_mean", "acc_std")),
+        **{k.replace("mean64", "gt_tau_mean64"): v for k, v in extra.items()},
         "n": len(insts),
     }
 
@@ -464,12 +555,18 @@ WINDOW_COLUMNS = [
     "acc_mean_std",
     "acc_std",
     "acc_std_std",
+    "gt_tau_mean64_lo",
+    "gt_tau_mean64_hi",
+    *rankstats.STAT_COLUMNS,
     "n",
 ]
 
 
 def table4(
-    prefix: dict[tuple[int, int], list[pd.DataFrame]], gt: pd.DataFrame, window: int
+    prefix: dict[tuple[int, int], list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    window: int,
+    ceiling: float | None = None,
 ) -> pd.DataFrame:
     """Table 4 (prefix sharing, Appendix B), keyed by (epochs, k).
 
@@ -480,11 +577,14 @@ def table4(
         {"epochs": int(e), "k": int(k), **window_summary(insts, gt, window, f"epochs={e} k={k}")}
         for (e, k), insts in sorted(prefix.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
     ]
-    return pd.DataFrame(rows, columns=["epochs", "k", *WINDOW_COLUMNS])
+    return _with_ceiling(pd.DataFrame(rows, columns=["epochs", "k", *WINDOW_COLUMNS]), ceiling)
 
 
 def strategies_table(
-    runs: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, window: int
+    runs: dict[str, list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    window: int,
+    ceiling: float | None = None,
 ) -> pd.DataFrame:
     """The extra sharing strategies (config experiments.strategies) beside share-all: one row
     per label in the given order, the columns of Table 4 and the children each run ranks."""
@@ -493,7 +593,8 @@ def strategies_table(
         summary = window_summary(insts, gt, window, label)  # refuses a label without instances
         children = dense_matrix(insts[0]).shape[1]
         rows.append({"strategy": label, "children": children, **summary})
-    return pd.DataFrame(rows, columns=["strategy", "children", *WINDOW_COLUMNS])
+    out = pd.DataFrame(rows, columns=["strategy", "children", *WINDOW_COLUMNS])
+    return _with_ceiling(out, ceiling)
 
 
 def table3b(t4: pd.DataFrame) -> pd.DataFrame:
@@ -505,7 +606,8 @@ def table3b(t4: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["epochs", "k", "gt_tau_mean64", "gt_tau_mean64_std", "gt_tau_std64"]
     cols += ["gt_tau_std64_std"]
-    cols += ["n"] if "n" in t4.columns else []
+    extra = ("gt_tau_mean64_lo", "gt_tau_mean64_hi", *rankstats.STAT_COLUMNS, "gt_ceiling", "n")
+    cols += [c for c in extra if c in t4.columns]  # the paper's Table 4 has none of them
     return t4.loc[t4["epochs"] == t4["epochs"].max(), cols].reset_index(drop=True)
 
 

@@ -89,6 +89,17 @@ def families_and_gt(study: Study) -> Files:
     return {**_families(study), "ground_truth": _ground_truth(study)}
 
 
+def with_gt(runs: Callable[[Study], Files]) -> Callable[[Study], Files]:
+    """`runs` and the ground-truth seeds (label ``ground_truth``), for a table that reports
+    the ground truth's noise ceiling beside its own rows."""
+
+    def both(study: Study) -> Files:
+        return {**runs(study), "ground_truth": _ground_truth(study)}
+
+    both.__name__ = f"{runs.__name__}_and_gt"
+    return both
+
+
 def ground_truth_runs(study: Study) -> Files:
     return {"ground_truth": _ground_truth(study)}
 
@@ -190,6 +201,23 @@ DIFFERENT_EPOCHS = (
     "different_epochs_mean_all: each column's mean over them."
 )
 PAPER_BESIDE = "Columns ending in ``_paper`` hold the published values."
+STATISTICS = (
+    "Beyond the paper (nas/rankstats.py): ``_lo``/``_hi``, the 95 % bootstrap interval of the "
+    "mean over instances; ``spearman``; ``sparse_tau``, Kendall tau with accuracies rounded to "
+    "0.1 %; ``p_at_5``/``p_at_10``, the share of the ground truth's top 5/10 in the rank's; "
+    "``top5_best``/``top5_worst``, the best and worst ground-truth rank among the rank's top 5; "
+    "each a mean over instances{window}. {ceiling}"
+)
+CEILING_ROW = (
+    "Row ``noise_ceiling``: tau between the mean accuracies of disjoint halves of the "
+    "ground-truth seeds (mean over the splits; lo and hi, or max and min, its range over them), "
+    "the agreement no estimate can be expected to pass. (Row ``ground_truth`` compares each "
+    "seed with a mean that includes it, so it can lie above the ceiling.)"
+)
+CEILING_COLUMN = CEILING_ROW.replace("Row ``noise_ceiling``", "``gt_ceiling``").replace(
+    " (mean over the splits; lo and hi, or max and min, its range over them)", ""
+)
+WINDOWED = " (of the window's points, averaged)"
 DENSE = (
     "Each curve is one child's validation accuracy after each of the last ``run.dense_last`` "
     "mini-batches; lighter colours are better ground-truth ranks, and a diamond marks the child "
@@ -210,7 +238,8 @@ PRODUCTS: tuple[Product, ...] = (
             "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
             + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min")
         ),
-        notes=PAPER_BESIDE,
+        notes=PAPER_BESIDE + " ``s_tau_lo``/``s_tau_hi``: the 95 % bootstrap interval over "
+        "instances (pairs of distinct draws). " + CEILING_ROW,
     ),
     P(
         "table2",
@@ -222,34 +251,38 @@ PRODUCTS: tuple[Product, ...] = (
             "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers). "
             + DIFFERENT_EPOCHS.format(by="final GT-Tau", cols="means and stds over those epochs")
         ),
-        notes=PAPER_BESIDE,
+        notes=PAPER_BESIDE + " " + STATISTICS.format(window="", ceiling=CEILING_ROW),
     ),
     P(
         "table3a",
         "table",
         needs=("groups",),
-        runs=group_runs,
+        runs=with_gt(group_runs),
         build=products.table3a,
         caption="Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
-        notes=PAPER_BESIDE + " k is ``window`` (the paper: 64).",
+        notes=PAPER_BESIDE
+        + " k is ``window`` (the paper: 64). "
+        + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
     ),
     P(
         "table3b",
         "table",
         needs=("prefix",),
-        runs=prefix_runs,
+        runs=with_gt(prefix_runs),
         build=products.table3b,
         caption="Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
-        notes=PAPER_BESIDE + " ``epochs`` is our longest prefix run (the paper's: 2000).",
+        notes=PAPER_BESIDE
+        + " ``epochs`` is our longest prefix run (the paper's: 2000). "
+        + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
     ),
     P(
         "table4",
         "table",
         needs=("prefix",),
-        runs=prefix_runs,
+        runs=with_gt(prefix_runs),
         build=products.table4,
         caption="Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
-        notes=PAPER_BESIDE,
+        notes=PAPER_BESIDE + " " + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
     ),
     P(
         "table5",
@@ -264,7 +297,7 @@ PRODUCTS: tuple[Product, ...] = (
         "strategies",
         "table",
         needs=("strategies",),
-        runs=strategies_runs,
+        runs=with_gt(strategies_runs),
         build=products.strategies_table,
         caption=(
             "Extra sharing strategies (``experiments.strategies``) beside share-all: GT-Tau and "
@@ -272,7 +305,8 @@ PRODUCTS: tuple[Product, ...] = (
         ),
         notes=(
             "``children``: how many children one run ranks (GT-Tau compares them with the "
-            "ground truth's ranks of the same children). k is ``window``."
+            "ground truth's ranks of the same children). k is ``window``. "
+            + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN)
         ),
     ),
     P(

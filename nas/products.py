@@ -18,11 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from nas import analysis, figures, findings, intext, metrics, reference
+from nas import analysis, figures, findings, intext, metrics, rankstats, reference
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
 Instances = dict[str, list[list[str]]]
+GROUND_TRUTH = "ground_truth"  # the label of the ground-truth seeds' records
 
 
 def read_ground_truth(path: str | Path) -> pd.DataFrame:
@@ -72,13 +73,22 @@ class Inputs:
             return None
         return [analysis.final_accuracy(inst) for inst in self.load("ground_truth")]
 
+    def labels(self) -> list[str]:
+        """The labels of the product's own runs (all but the ground-truth seeds)."""
+        return [k for k in self.files if k != GROUND_TRUTH]
+
+    def ceiling(self) -> float | None:
+        """The ground truth's noise ceiling (nas.rankstats); None without two trained seeds."""
+        finals = self.gt_finals()
+        return rankstats.noise_ceiling(finals)["ceiling"] if finals and len(finals) > 1 else None
+
     def families(self) -> dict[str, list[pd.DataFrame]]:
         """The share-all families of Tables 1-2 (labels 'different_*')."""
         return {k: self.load(k) for k in self.files if k.startswith("different_")}
 
     def prefix(self) -> dict[tuple[int, int], list[pd.DataFrame]]:
         """Prefix runs keyed (epochs, k) from labels 'epochs/k'."""
-        return {(int(e), int(k)): self.load(f"{e}/{k}") for e, k in map(_split_key, self.files)}
+        return {(int(e), int(k)): self.load(f"{e}/{k}") for e, k in map(_split_key, self.labels())}
 
 
 def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
@@ -105,18 +115,18 @@ def table2(src: Inputs) -> pd.DataFrame:
 
 
 def table3a(src: Inputs) -> pd.DataFrame:
-    groups = {(g, int(m)): src.load(f"{g}/{m}") for g, m in map(_split_key, src.files)}
-    ours = analysis.table3a(groups, src.gt, src.window)
+    groups = {(g, int(m)): src.load(f"{g}/{m}") for g, m in map(_split_key, src.labels())}
+    ours = analysis.table3a(groups, src.gt, src.window, src.ceiling())
     return analysis.beside_paper(ours, reference.paper_table("table3a"), ["grouping", "m"])
 
 
 def table3b(src: Inputs) -> pd.DataFrame:
-    ours = analysis.table3b(analysis.table4(src.prefix(), src.gt, src.window))
+    ours = analysis.table3b(analysis.table4(src.prefix(), src.gt, src.window, src.ceiling()))
     return analysis.beside_paper(ours, reference.paper_table("table3b"), ["k"])
 
 
 def table4(src: Inputs) -> pd.DataFrame:
-    ours = analysis.table4(src.prefix(), src.gt, src.window)
+    ours = analysis.table4(src.prefix(), src.gt, src.window, src.ceiling())
     return analysis.beside_paper(ours, reference.paper_table("table4"), ["epochs", "k"])
 
 
@@ -126,7 +136,8 @@ def table5(src: Inputs) -> pd.DataFrame:
 
 
 def strategies_table(src: Inputs) -> pd.DataFrame:
-    return analysis.strategies_table({k: src.load(k) for k in src.files}, src.gt, src.window)
+    runs = {k: src.load(k) for k in src.labels()}
+    return analysis.strategies_table(runs, src.gt, src.window, src.ceiling())
 
 
 def intext_table(src: Inputs) -> pd.DataFrame:

@@ -116,12 +116,14 @@ def test_table1_identical_family_has_s_tau_one():
         "different_orders_shuffle": [noisy_instance(s, 0.02) for s in range(3)],
     }
     t1 = an.table1(families, None, last_epochs=5, seed=0)
-    assert list(t1.columns) == ["experiment", "s_tau", "max_tau", "min_tau", "n"]
+    cols = ["experiment", "s_tau", "max_tau", "min_tau", "s_tau_lo", "s_tau_hi", "n"]
+    assert list(t1.columns) == cols
     assert list(t1["experiment"]) == [
         "different_seeds",
         "different_orders_shuffle",
         "random_rank",
         "ground_truth",
+        "noise_ceiling",
         "different_epochs",
         "different_epochs_median_all",
         "different_epochs_mean_all",
@@ -180,11 +182,13 @@ def test_table2_ground_truth_equal_instances_score_perfectly():
         "different_seeds",
         "different_orders_shuffle",
         "ground_truth",
+        "noise_ceiling",
         "different_epochs",
         "different_epochs_median_all",
         "different_epochs_mean_all",
     ]
-    for name in t2.index:
+    assert t2.loc["noise_ceiling", "gt_tau_mean"] == pytest.approx(1.0)  # equal seeds
+    for name in t2.index.drop("noise_ceiling"):
         assert t2.loc[name, "gt_tau_mean"] == pytest.approx(1.0)
         assert t2.loc[name, "gt_tau_std"] == pytest.approx(0.0)
         assert t2.loc[name, "t1r_mean"] == 1.0 and t2.loc[name, "t3r_mean"] == 1.0
@@ -218,7 +222,8 @@ def test_table3a_shape_ranges_and_agreement_with_metrics():
         ("random", 64): [exact_instance()],
     }
     t3 = an.table3a(groups, GT, window=8)
-    assert list(t3.columns) == ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std", "n"]
+    paper = ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std"]
+    assert list(t3.columns) == [*paper, *an.EXTRA_WINDOW_COLUMNS, "n"]
     assert list(zip(t3["grouping"], t3["m"], strict=True)) == [
         ("random", 1),
         ("random", 64),
@@ -246,7 +251,9 @@ def test_table4_accuracy_columns_and_table3b():
         (2000, 2): [noisy_instance(s + 7, 0.02) for s in range(2)],
     }
     t4 = an.table4(prefix, GT, window=4)
-    assert list(t4.columns[:-1]) == list(paper_table("table4").columns)
+    assert list(t4.columns[: len(paper_table("table4").columns)]) == list(
+        paper_table("table4").columns
+    )
     assert list(zip(t4["epochs"], t4["k"], strict=True)) == [(2000, 0), (2000, 2), (200, 1)]
     stats = []
     for inst in prefix[(200, 1)]:
@@ -259,7 +266,8 @@ def test_table4_accuracy_columns_and_table3b():
     assert 0.6 < row["acc_mean"] < 0.9 and (t4["gt_tau_mean64"].between(-1, 1)).all()
     t3b = an.table3b(t4)
     assert list(t3b["k"]) == [0, 2]
-    assert list(t3b.columns[1:-1]) == list(paper_table("table3b").columns)
+    paper = list(paper_table("table3b").columns)
+    assert list(t3b.columns[1 : 1 + len(paper)]) == paper
     assert set(t3b["epochs"]) == {2000} and t3b.columns[0] == "epochs"
 
 
