@@ -173,7 +173,7 @@ def _gt_rank(gt: pd.DataFrame) -> pd.Series:
     return as_gt(gt)["rank"].astype(int)
 
 
-def _tau_tnr(acc: pd.Series, gt: pd.DataFrame) -> tuple[float, int, int]:
+def tau_tnr(acc: pd.Series, gt: pd.DataFrame) -> tuple[float, int, int]:
     """GT-Tau, T1R and T3R of one generated rank (the three numbers of Table 2)."""
     rank = _gt_rank(gt)
     return (
@@ -200,7 +200,7 @@ def _lower_median(values: Sequence[float]) -> int:
     return int(order[(len(order) - 1) // 2])
 
 
-def _last_rows(matrix: pd.DataFrame, n: int, what: str) -> pd.DataFrame:
+def last_rows(matrix: pd.DataFrame, n: int, what: str) -> pd.DataFrame:
     if n < 1 or n > len(matrix):
         raise ValueError(f"{what}: need the last {n} points but only {len(matrix)} exist")
     return matrix.iloc[-n:]
@@ -338,7 +338,7 @@ def table1(
         per_instance = [
             _s_tau_row(
                 "different_epochs",
-                _rows(_last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
             )
             for inst in families[SHUFFLE]
         ]
@@ -387,7 +387,7 @@ def rank_statistics(accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
 
 
 def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
-    triples = [_tau_tnr(acc, gt) for acc in accs]
+    triples = [tau_tnr(acc, gt) for acc in accs]
     if not triples:
         raise ValueError(f"{experiment}: no ranks to compare with the ground truth")
     taus, t1s, t3s = zip(*triples, strict=True)
@@ -436,7 +436,7 @@ def table2(
         per_instance = [
             _t2_row(
                 "different_epochs",
-                _rows(_last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
                 gt,
             )
             for inst in insts
@@ -451,7 +451,7 @@ def table2(
 def different_epochs_instance(insts: Sequence[pd.DataFrame], gt: pd.DataFrame) -> int:
     """Table 2's "different epochs" instance: the one whose final GT-Tau is the (lower)
     median, as the paper takes "one instance ... with final GT-Tau 0.47"."""
-    return _lower_median([_tau_tnr(final_accuracy(inst), gt)[0] for inst in insts])
+    return _lower_median([tau_tnr(final_accuracy(inst), gt)[0] for inst in insts])
 
 
 # --------------------------------------------------------------------------- Tables 3 and 4
@@ -472,7 +472,7 @@ def _window_statistics(
     gt = as_gt(gt)
     per = []
     for inst in insts:
-        matrix = _last_rows(dense_matrix(inst), window, what)
+        matrix = last_rows(dense_matrix(inst), window, what)
         per.append(rankstats.window_statistics(matrix, _gt_acc(gt, matrix.columns), _gt_rank(gt)))
     return {**rankstats.interval(means, "mean64"), **rankstats.mean_over_instances(per)}
 
@@ -535,7 +535,7 @@ def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int,
     for inst in insts:
         matrix = dense_matrix(inst)
         taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
-        per_child = _last_rows(matrix, window, what).mean(axis=0)
+        per_child = last_rows(matrix, window, what).mean(axis=0)
         accs.append(metrics.accuracy_mean_std(per_child))
     extra = _window_statistics(insts, [t[0] for t in taus], gt, window, what) if insts else {}
     return {

@@ -310,6 +310,26 @@ PRODUCTS: tuple[Product, ...] = (
         ),
     ),
     P(
+        "aggregation",
+        "table",
+        needs=(),
+        runs=_families,
+        build=products.aggregation_table,
+        caption=(
+            "Rank aggregation (beyond the paper): GT-Tau, T1R and T3R of a rank read once "
+            "(``final``), averaged over the last k mini-batches (``last_minibatches``, k = "
+            "``window``) or the last epochs (``last_epochs``), and the consensus (mean rank) of "
+            "a family's instances."
+        ),
+        notes=(
+            "``gt_tau_lo``/``gt_tau_hi``: 95 % bootstrap interval over instances (consensus: "
+            "over which instances vote). ``gain``: GT-Tau minus ``final``'s, paired by instance, "
+            "with its interval (consensus: minus the instances' mean final GT-Tau, no interval). "
+            "Dense points are evaluated on ``run.minibatch_eval_images`` images, epoch points on "
+            "the whole validation split."
+        ),
+    ),
+    P(
         "intext",
         "table",
         needs=(),

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nas import analysis, metrics, stats
+from nas import aggregation, analysis, metrics, stats
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 from nas.studyconfig import default
@@ -116,7 +116,7 @@ def _tau_with_others(accs: list[pd.Series]) -> list[float]:
 def _window_taus(inst: pd.DataFrame, runs: Runs) -> pd.Series:
     """GT-Tau of each of the last `window` dense points of an instance."""
     matrix = analysis.dense_matrix(inst)
-    rows = analysis._last_rows(matrix, min(runs.window, len(matrix)), "dense window")
+    rows = analysis.last_rows(matrix, min(runs.window, len(matrix)), "dense window")
     return analysis.gt_tau_curve(rows, runs.gt)
 
 
@@ -211,7 +211,7 @@ def _obs3(runs: Runs) -> Evidence | None:
     values = []
     for inst in insts:
         matrix = analysis.epoch_matrix(inst)
-        rows = analysis._last_rows(matrix, min(runs.last_epochs, len(matrix)), "last epochs")
+        rows = analysis.last_rows(matrix, min(runs.last_epochs, len(matrix)), "last epochs")
         values.append(metrics.s_tau(analysis._rows(rows))["mean"])
     return Evidence(values, stats.Claim("<", _gt_s_tau(runs)), "instances", paper=0.5310)
 
@@ -517,6 +517,32 @@ def _sgd(runs: Runs) -> Evidence | None:
 
 
 # --------------------------------------------------------------------------- the report
+
+# --------------------------------------------------------------------------- beyond the paper
+
+
+@finding(
+    "x_aggregate_minibatches",
+    "beyond",
+    "Reading a child's accuracy as its mean over the last k mini-batches, not once at the end, "
+    "raises GT-Tau (Observation 3's remedy): the gain is above 0.",
+    "GT-Tau of the window-mean rank minus that of the final rank, per share-all instance",
+)
+def _aggregate_minibatches(runs: Runs) -> Evidence | None:
+    insts = [i for insts in runs.families.values() for i in insts]
+    if not insts:
+        return None
+    gains = []
+    for inst in insts:
+        window = min(runs.window, len(analysis.dense_matrix(inst)))
+        windowed = aggregation.last_minibatches(inst, window, runs.last_epochs)
+        final = analysis.final_accuracy(inst)
+        gains.append(
+            metrics.gt_tau(windowed, _gt_acc(runs, windowed.index))
+            - metrics.gt_tau(final, _gt_acc(runs, final.index))
+        )
+    return Evidence(gains, stats.Claim(">", 0.0), "instances")
+
 
 COLUMNS = [
     "id",

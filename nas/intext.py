@@ -79,7 +79,7 @@ def _range(values: list[float], note: str = "") -> Ours:
 
 def _last_epochs(inst: pd.DataFrame, runs: Runs) -> pd.DataFrame:
     matrix = analysis.epoch_matrix(inst)
-    return analysis._last_rows(matrix, min(runs.last_epochs, len(matrix)), "last epochs")
+    return analysis.last_rows(matrix, min(runs.last_epochs, len(matrix)), "last epochs")
 
 
 @number(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from nas import analysis, figures, findings, intext, metrics, rankstats, reference
+from nas import aggregation, analysis, figures, findings, intext, metrics, rankstats, reference
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
@@ -138,6 +138,10 @@ def table5(src: Inputs) -> pd.DataFrame:
 def strategies_table(src: Inputs) -> pd.DataFrame:
     runs = {k: src.load(k) for k in src.labels()}
     return analysis.strategies_table(runs, src.gt, src.window, src.ceiling())
+
+
+def aggregation_table(src: Inputs) -> pd.DataFrame:
+    return aggregation.aggregation_table(src.families(), src.gt, src.window, src.last_epochs)
 
 
 def intext_table(src: Inputs) -> pd.DataFrame:

@@ -38,6 +38,7 @@ def test_each_product_is_one_entry_with_a_caption_and_outputs_of_its_kind():
     tables = {n for k, n in keys if k == "table"}
     figures = {n for k, n in keys if k == "figure"}
     assert tables == {f"table{n}" for n in ("1", "2", "3a", "3b", "4", "5")} | {
+        "aggregation",
         "intext",
         "prefix_curve",
         "strategies",

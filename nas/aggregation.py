@@ -1,0 +1,123 @@
+"""Rank aggregation: does a rank read from more than one point agree better with the truth?
+
+The paper's Observation 3 is that ranks read at neighbouring epochs, or after neighbouring
+mini-batches, disagree; a search that reads its rank once takes whichever of them it lands
+on. Averaging is the obvious remedy nobody measured. Each method here turns the records of a
+share-all instance into one accuracy per child:
+
+* ``final``: the last epoch point, the paper's single rank;
+* ``last_minibatches``: each child's mean accuracy over the last ``window`` dense points;
+* ``last_epochs``: each child's mean accuracy over the last ``last_epochs`` epoch points;
+
+and ``consensus``: the mean over the family's instances of each child's ``final`` rank (a
+Borda count), one rank from several super-nets. A method is one function and one line in
+METHODS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nas import analysis, metrics, rankstats, stats
+
+Method = Callable[[pd.DataFrame, int, int], pd.Series]
+
+
+def final(inst: pd.DataFrame, window: int, last_epochs: int) -> pd.Series:
+    return analysis.final_accuracy(inst)
+
+
+def last_minibatches(inst: pd.DataFrame, window: int, last_epochs: int) -> pd.Series:
+    return analysis.last_rows(analysis.dense_matrix(inst), window, "last_minibatches").mean()
+
+
+def last_epochs_mean(inst: pd.DataFrame, window: int, last_epochs: int) -> pd.Series:
+    return analysis.last_rows(analysis.epoch_matrix(inst), last_epochs, "last_epochs").mean()
+
+
+METHODS: dict[str, Method] = {
+    "final": final,
+    "last_minibatches": last_minibatches,
+    "last_epochs": last_epochs_mean,
+}
+CONSENSUS = "consensus"
+COLUMNS = ["family", "method", "gt_tau_mean", "gt_tau_lo", "gt_tau_hi", "t1r_mean", "t3r_mean"]
+COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "n"]
+
+
+def consensus(accs: Sequence[pd.Series]) -> pd.Series:
+    """Each child's mean rank over the instances, negated so that higher is better (the
+    metrics read accuracies, where higher is better)."""
+    ranks = pd.concat([metrics.ranks_from_accuracy(a) for a in accs], axis=1)
+    return -ranks.mean(axis=1)
+
+
+def _method_row(family: str, name: str, accs: list[pd.Series], base: list[float], gt) -> dict:
+    """GT-Tau (mean and bootstrap interval over instances), T1R, T3R of one method, and its
+    gain over ``final`` (paired by instance)."""
+    taus, t1s, t3s = zip(*(analysis.tau_tnr(a, gt) for a in accs), strict=True)
+    gains = [t - b for t, b in zip(taus, base, strict=True)]
+    lo, hi = stats.bootstrap_interval(gains)
+    return {
+        "family": family,
+        "method": name,
+        "gt_tau_mean": float(np.mean(taus)),
+        **rankstats.interval(taus, "gt_tau"),
+        "t1r_mean": float(np.mean(t1s)),
+        "t3r_mean": float(np.mean(t3s)),
+        "gain_mean": float(np.mean(gains)),
+        "gain_lo": lo,
+        "gain_hi": hi,
+        "n": len(accs),
+    }
+
+
+def _consensus_row(family: str, finals: list[pd.Series], gt: pd.DataFrame) -> dict:
+    """The consensus rank of all instances; its interval resamples which instances vote, and
+    its gain is over the instances' mean final GT-Tau (one number: no interval)."""
+    tau, t1, t3 = analysis.tau_tnr(consensus(finals), gt)
+    rng = np.random.default_rng(stats.BOOT_SEED)
+    boot = [
+        analysis.tau_tnr(
+            consensus([finals[i] for i in rng.integers(0, len(finals), len(finals))]), gt
+        )[0]
+        for _ in range(stats.N_BOOT // 10)  # each resample ranks 64 children again: 200 suffice
+    ]
+    tail = (1 - stats.LEVEL) / 2 * 100
+    lo, hi = np.percentile(boot, [tail, 100 - tail])
+    gain = tau - float(np.mean([analysis.tau_tnr(a, gt)[0] for a in finals]))
+    return {
+        "family": family,
+        "method": CONSENSUS,
+        "gt_tau_mean": tau,
+        "gt_tau_lo": float(lo),
+        "gt_tau_hi": float(hi),
+        "t1r_mean": float(t1),
+        "t3r_mean": float(t3),
+        "gain_mean": gain,
+        "gain_lo": np.nan,
+        "gain_hi": np.nan,
+        "n": len(finals),
+    }
+
+
+def aggregation_table(
+    families: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, window: int, last_epochs: int
+) -> pd.DataFrame:
+    """Per share-all family, each method's GT-Tau (mean over instances, 95 % bootstrap
+    interval), T1R and T3R, and its gain in GT-Tau over ``final`` (per instance, paired; the
+    bootstrap interval of the mean gain), then the consensus of the family's instances."""
+    gt = analysis.as_gt(gt)
+    rows = []
+    for family, insts in families.items():
+        if not insts:
+            continue
+        per_method = {m: [f(i, window, last_epochs) for i in insts] for m, f in METHODS.items()}
+        base = [analysis.tau_tnr(a, gt)[0] for a in per_method["final"]]
+        rows += [_method_row(family, m, accs, base, gt) for m, accs in per_method.items()]
+        if len(insts) > 1:
+            rows.append(_consensus_row(family, per_method["final"], gt))
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"n": int})
