@@ -392,12 +392,13 @@ PRODUCTS: tuple[Product, ...] = (
         "figure4",
         "figure",
         needs=("finetune",),
-        runs=finetune_runs,
+        runs=with_gt(finetune_runs),
         build=products.figure4,
         caption=(
             'Finetuning from snapshots of the first "different seeds" instance (Section 3.3): '
             "accuracy of every child (top) and GT-Tau (bottom), one column per snapshot epoch "
-            "(``experiments.finetune.epochs``)."
+            "(``experiments.finetune.epochs``). The dash-dotted black line: the ground truth's "
+            "noise ceiling."
         ),
         notes=(
             "Solid: the source run's own evaluations after each of the mini-batches before the "
@@ -449,11 +450,12 @@ PRODUCTS: tuple[Product, ...] = (
         "figure8",
         "figure",
         needs=("bn_momentum",),
-        runs=bn_runs,
+        runs=with_gt(bn_runs),
         build=products.figure8,
         caption=(
             "GT-Tau over the last mini-batches, one curve per instance, one panel per BN momentum "
-            "(``experiments.bn_momentum.values``; the paper: 0.1 and 0.9)."
+            "(``experiments.bn_momentum.values``; the paper: 0.1 and 0.9). The dash-dotted black "
+            "line: the ground truth's noise ceiling."
         ),
     ),
     P(
@@ -474,12 +476,13 @@ PRODUCTS: tuple[Product, ...] = (
         "prefix_curve",
         "figure",
         needs=("prefix",),
-        runs=prefix_runs,
+        runs=with_gt(prefix_runs),
         build=products.prefix_curve_figure,
         caption=(
             "Prefix sharing (Section 4.3): GT-Tau against epochs, one line per k (mean over "
             "instances, a band of one std), one panel per run length; the dashed line is 0.6, a "
-            "circle each k's first epoch above it."
+            "circle each k's first epoch above it; the dash-dotted black line the ground truth's "
+            "noise ceiling."
         ),
         notes=(
             "The paper: k = 0 takes over 1000 of 2000 epochs. Not a figure of the paper: it draws "

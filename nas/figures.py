@@ -92,6 +92,16 @@ def _new_figure(
     return fig
 
 
+CEILING_LABEL = "GT ceiling"
+
+
+def ceiling_line(ax: Axes, ceiling: float | None) -> None:
+    """The ground truth's noise ceiling (nas.rankstats) on a GT-Tau axis, when known: the
+    agreement no estimate can be expected to pass, so a curve is read against it."""
+    if ceiling is not None:
+        ax.axhline(ceiling, ls="-.", color="black", lw=1.0, label=CEILING_LABEL)
+
+
 def _rank_colors(gt: pd.DataFrame, children: Sequence[str]) -> tuple[dict[str, tuple], Normalize]:
     """Colour per child from its ground-truth rank: lighter = better."""
     gt = analysis.as_gt(gt)
@@ -297,13 +307,17 @@ def figure4(
     gt: pd.DataFrame,
     out: str | Path,
     shared: pd.DataFrame | None = None,
+    ceiling: float | None = None,
 ) -> list[Path]:
     """Figure 4, written as PNG and PDF (see draw_figure4)."""
-    return _save(draw_figure4(finetune, gt, shared), out)
+    return _save(draw_figure4(finetune, gt, shared, ceiling), out)
 
 
 def draw_figure4(
-    finetune: dict[int, pd.DataFrame], gt: pd.DataFrame, shared: pd.DataFrame | None = None
+    finetune: dict[int, pd.DataFrame],
+    gt: pd.DataFrame,
+    shared: pd.DataFrame | None = None,
+    ceiling: float | None = None,
 ) -> Figure:
     """Figure 4: the shared super-net up to each snapshot, then every child finetuned alone.
 
@@ -313,6 +327,7 @@ def draw_figure4(
     kind "snapshot"), where all children share one copy; the dotted part (x >= 0) is
     finetuning, each child alone, as the paper draws them. Step 0 of both is the snapshot
     (circled on the GT-Tau curve). Without ``shared`` only the dotted part is drawn.
+    ``ceiling``: the ground truth's noise ceiling, a dash-dotted black line on the GT-Tau panels.
     """
     if not finetune:
         raise ValueError("figure4 needs at least one snapshot")
@@ -324,6 +339,7 @@ def draw_figure4(
         parts = [("-", analysis.snapshot_matrix(shared, epoch))] if shared is not None else []
         parts.append((":", analysis.finetune_matrix(finetune[epoch])))
         norm = _figure4_column(axes[:, j], parts, gt, epoch, (j, len(snaps) + j))
+        ceiling_line(axes[1, j], ceiling)
     for ax in axes.ravel():
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _rank_colorbar(fig, axes.ravel().tolist(), norm)
@@ -421,16 +437,22 @@ def draw_figure7(inst: pd.DataFrame, gt: pd.DataFrame) -> Figure:
 
 
 def figure8(
-    instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, out: str | Path
+    instances: dict[str, list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    out: str | Path,
+    ceiling: float | None = None,
 ) -> list[Path]:
     """Figure 8, written as PNG and PDF (see draw_figure8)."""
-    return _save(draw_figure8(instances, gt), out)
+    return _save(draw_figure8(instances, gt, ceiling), out)
 
 
-def draw_figure8(instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame) -> Figure:
+def draw_figure8(
+    instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, ceiling: float | None = None
+) -> Figure:
     """Figure 8: GT-Tau over the dense points, one curve per instance, one panel per BN momentum.
 
-    Keys are the BN momentum values as labels (e.g. "0.1", "0.9").
+    Keys are the BN momentum values as labels (e.g. "0.1", "0.9"). ``ceiling``: the ground
+    truth's noise ceiling, a dash-dotted black line.
     """
     if not instances:
         raise ValueError("figure8 needs at least one BN momentum")
@@ -440,6 +462,7 @@ def draw_figure8(instances: dict[str, list[pd.DataFrame]], gt: pd.DataFrame) -> 
         for i, inst in enumerate(insts):
             tau = analysis.gt_tau_curve(analysis.dense_matrix(inst), gt)
             ax.plot(np.arange(1, len(tau) + 1), tau.to_numpy(), label=f"instance {i + 1}")
+        ceiling_line(ax, ceiling)
         ax.set_title(f"BN momentum = {momentum}")
         ax.set_xlabel("Mini-batch")
         ax.set_ylabel("GT-Tau")
@@ -473,16 +496,21 @@ def draw_figure9(panels: dict[str, pd.DataFrame], gt: pd.DataFrame) -> Figure:
     return fig
 
 
-def prefix_curve(curve: pd.DataFrame, out: str | Path, threshold: float = 0.6) -> list[Path]:
+def prefix_curve(
+    curve: pd.DataFrame, out: str | Path, threshold: float = 0.6, ceiling: float | None = None
+) -> list[Path]:
     """The prefix GT-Tau curve, written as PNG and PDF (see draw_prefix_curve)."""
-    return _save(draw_prefix_curve(curve, threshold), out)
+    return _save(draw_prefix_curve(curve, threshold, ceiling), out)
 
 
-def draw_prefix_curve(curve: pd.DataFrame, threshold: float = 0.6) -> Figure:
+def draw_prefix_curve(
+    curve: pd.DataFrame, threshold: float = 0.6, ceiling: float | None = None
+) -> Figure:
     """Prefix sharing: GT-Tau against epochs, one line per k (mean over instances, a band of
     one std), one panel per run length (``analysis.prefix_curve``). The dashed line is
     Section 4.3's 0.6 ("k = 0 takes over 1000 epochs to climb up to above 0.6"); a circle
-    marks each k's first epoch above it (``analysis.first_above``)."""
+    marks each k's first epoch above it (``analysis.first_above``); the dash-dotted black line is
+    the ground truth's noise ceiling (``ceiling``, when known)."""
     if curve.empty:
         raise ValueError("prefix curve: no epoch points")
     lengths = sorted(curve["run_epochs"].unique(), reverse=True)
@@ -493,6 +521,7 @@ def draw_prefix_curve(curve: pd.DataFrame, threshold: float = 0.6) -> Figure:
         for k, part in curve[curve["run_epochs"] == run_epochs].groupby("k"):
             _prefix_line(ax, part, f"k = {k}", firsts[(run_epochs, k)])
         ax.axhline(threshold, ls="--", color="grey", lw=0.8)
+        ceiling_line(ax, ceiling)
         ax.set_title(f"Prefix sharing, {run_epochs} epochs")
         ax.set_xlabel("Epochs")
         ax.set_ylabel("GT-Tau")

@@ -170,12 +170,12 @@ def figure3(src: Inputs, stem: Path) -> Any:
 
 def figure4(src: Inputs, stem: Path) -> Any:
     tuned = {
-        int(k.removeprefix("epoch")): analysis.load_instance(v[0])
-        for k, v in src.files.items()
+        int(k.removeprefix("epoch")): analysis.load_instance(src.files[k][0])
+        for k in src.labels()
         if k != "source"
     }
     source = src.first("source") if src.files.get("source") else None
-    return figures.figure4(tuned, src.gt, stem, shared=source)
+    return figures.figure4(tuned, src.gt, stem, shared=source, ceiling=src.ceiling())
 
 
 def figure5(src: Inputs, stem: Path) -> Any:
@@ -192,7 +192,7 @@ def figure7(src: Inputs, stem: Path) -> Any:
 
 
 def figure8(src: Inputs, stem: Path) -> Any:
-    return figures.figure8({k: src.load(k) for k in src.files}, src.gt, stem)
+    return figures.figure8({k: src.load(k) for k in src.labels()}, src.gt, stem, src.ceiling())
 
 
 def figure9(src: Inputs, stem: Path) -> Any:
@@ -212,7 +212,8 @@ def _momentum_title(label: str) -> str:
 
 
 def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
-    return figures.prefix_curve(analysis.prefix_curve(src.prefix(), src.gt), stem)
+    curve = analysis.prefix_curve(src.prefix(), src.gt)
+    return figures.prefix_curve(curve, stem, ceiling=src.ceiling())
 
 
 def _figure_partition(config: dict) -> tuple[int, int | None]:

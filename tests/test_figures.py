@@ -284,3 +284,25 @@ def test_figure6_draws_only_the_groups_children_in_both_panels():
 def test_figure7_draws_the_long_runs_last_mini_batches():
     inst = instance(2, n_dense=8)
     _assert_dense_panel(figures.draw_figure7(inst, GT).axes[0], inst)
+
+
+def test_gt_tau_figures_draw_the_noise_ceiling_at_its_value():
+    """Figures 4 and 8 and the prefix curve draw the ceiling on their GT-Tau axes, at its
+    value and labelled; without one, no such line."""
+    from nas.analysis import prefix_curve
+
+    def ceilings(fig) -> list[float]:
+        return [
+            float(line.get_ydata()[0])
+            for ax in fig.axes
+            for line in ax.get_lines()
+            if line.get_label() == figures.CEILING_LABEL
+        ]
+
+    finetune = {2: finetune_records(2, steps=3)}
+    assert ceilings(figures.draw_figure4(finetune, GT, ceiling=0.7)) == [0.7]
+    assert ceilings(figures.draw_figure4(finetune, GT)) == []
+    bn = {"0.1": [instance(1)], "0.9": [instance(2)]}
+    assert ceilings(figures.draw_figure8(bn, GT, ceiling=0.65)) == [0.65, 0.65]
+    curve = prefix_curve({(4, 0): [instance(3)]}, GT)
+    assert ceilings(figures.draw_prefix_curve(curve, ceiling=0.5)) == [0.5]
