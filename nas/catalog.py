@@ -32,6 +32,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "section": (".csv", ".md"),
 }
 FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
+RECALIBRATION = "recalibration"  # results/recalibration/<share-all run>.csv: BN recalibration
 SHARE_ALL = "share-all"  # the strategies table's reference row
 
 
@@ -73,6 +74,15 @@ def each(paths: Iterable[str]) -> list[list[str]]:
 
 def finetune_file(epoch: int) -> str:
     return f"{FINETUNE}/epoch{epoch}.csv"
+
+
+def recalibration_file(path: str) -> str:
+    return f"{RECALIBRATION}/{path}.csv"
+
+
+def recalibration_runs(study: Study) -> Files:
+    """The BN recalibration table: one file per "different seeds" instance."""
+    return {"instances": [[recalibration_file(p)] for p in study.recalibration_sources()]}
 
 
 def _ground_truth(study: Study) -> list[list[str]]:
@@ -189,6 +199,8 @@ def all_runs(study: Study) -> Files:
         out.update({f"bn:{v}": each(paths) for v, paths in study.bn_runs().items()})
     if study.enabled("sgd_momentum"):
         out.update({f"sgd:{v}": each([path]) for v, path in study.sgd_runs().items()})
+    if study.recalibration_batches():
+        out["recalibration"] = recalibration_runs(study)["instances"]
     return out
 
 
@@ -327,6 +339,24 @@ PRODUCTS: tuple[Product, ...] = (
             "with its interval (consensus: minus the instances' mean final GT-Tau, no interval). "
             "Dense points are evaluated on ``run.minibatch_eval_images`` images, epoch points on "
             "the whole validation split."
+        ),
+    ),
+    P(
+        "recalibration",
+        "table",
+        needs=("bn_recalibration",),
+        runs=recalibration_runs,
+        build=products.recalibration_table,
+        caption=(
+            "BN recalibration (beyond the paper): GT-Tau, T1R and T3R of every child evaluated "
+            'from the final weights of each "different seeds" instance after its BN statistics '
+            "are recomputed on N training mini-batches (N = 0: the super-net's own statistics, "
+            "the paper's evaluation)."
+        ),
+        notes=(
+            "``gt_tau_lo``/``gt_tau_hi``: 95 % bootstrap interval over instances; ``gain``: GT-Tau "
+            "minus N = 0's, paired by instance, with its interval; ``seconds_per_child``: wall "
+            "seconds to recalibrate and evaluate one child (``experiments.bn_recalibration``)."
         ),
     ),
     P(

@@ -72,6 +72,31 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_batch_counts(text: str) -> list[int]:
+    """'0,4,16' -> [0, 4, 16]: recalibration mini-batch counts, each >= 0, none twice."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise ConfigError(f"--batches: {text!r} is not a comma-separated list of integers >= 0")
+    counts = [int(p) for p in parts]
+    if len(set(counts)) != len(counts):
+        raise ConfigError(f"--batches: {text!r} names a count twice")
+    return counts
+
+
+def _recalibrate(args: argparse.Namespace) -> int:
+    from nas.recalibrate import run_recalibration
+    from nas.runfolder import check_writable
+
+    cfg = load_config(args.config, args.set)
+    counts = parse_batch_counts(args.batches)
+    children = args.children.split(",") if args.children else None
+    if Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out}: is a folder; give the CSV to write")
+    check_writable(Path(args.out).parent)
+    run_recalibration(cfg, args.snapshot, counts, args.out, children=children)
+    return 0
+
+
 def _metrics(args: argparse.Namespace) -> int:
     from nas import metrics, reference
 
@@ -225,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, help="records CSV to write")
     f.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     f.set_defaults(fn=_finetune)
+
+    r = sub.add_parser("recalibrate", help="evaluate every child after BN recalibration")
+    r.add_argument("--config")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument("--snapshot", required=True)
+    r.add_argument("--batches", default="0,4,16", help="mini-batch counts N, e.g. 0,4,16")
+    r.add_argument("--children", help="comma-separated subset (default: all of the run)")
+    r.add_argument("--out", required=True, help="CSV to write (batches, child, acc, ...)")
+    r.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
+    r.set_defaults(fn=_recalibrate)
 
     m = sub.add_parser("metrics", help="GT-Tau and Top-n-Rank of a wide accuracy matrix")
     m.add_argument("accuracy", help="wide CSV: step/epoch column, then one column per child")

@@ -128,10 +128,24 @@ class Study:
         )
         if path == self._finetune_source_path():
             over["snapshot_dense"] = self.finetune_before()
+        if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
+            final = [epochs] if epochs not in over["snapshot_epochs"] else []
+            over["snapshot_epochs"] = over["snapshot_epochs"] + final  # BN recalibration's
         return self._add(Job(path, "share", over))
 
     def snapshot_epochs(self, epochs: int) -> list[int]:
         return [e for e in self.finetune_epochs() if e <= epochs]
+
+    def recalibration_batches(self) -> list[int]:
+        """The N of BN recalibration (experiments.bn_recalibration.batches); [] when off."""
+        if not self.enabled("bn_recalibration"):
+            return []
+        return [int(n) for n in self.exp["bn_recalibration"]["batches"]]
+
+    def recalibration_sources(self) -> list[str]:
+        """The runs BN recalibration reads at their last epoch: the "different seeds"
+        instances (a final snapshot each)."""
+        return self.family("different_seeds")
 
     def finetune_before(self) -> int:
         """Mini-batches before each snapshot at which the finetuning source evaluates every
@@ -381,6 +395,8 @@ class Study:
                 fn()
         if self.finetune_epochs():
             self.finetune_source()
+        if self.recalibration_batches():
+            self.recalibration_sources()
         if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
             self.group_instance("random", self.figure_group_m(), 0)
 

@@ -18,7 +18,17 @@ from typing import Any
 
 import pandas as pd
 
-from nas import aggregation, analysis, figures, findings, intext, metrics, rankstats, reference
+from nas import (
+    aggregation,
+    analysis,
+    figures,
+    findings,
+    intext,
+    metrics,
+    rankstats,
+    recalibrate,
+    reference,
+)
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
@@ -142,6 +152,11 @@ def strategies_table(src: Inputs) -> pd.DataFrame:
 
 def aggregation_table(src: Inputs) -> pd.DataFrame:
     return aggregation.aggregation_table(src.families(), src.gt, src.window, src.last_epochs)
+
+
+def recalibration_table(src: Inputs) -> pd.DataFrame:
+    instances = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files["instances"]]
+    return recalibrate.recalibration_table(instances, src.gt)
 
 
 def intext_table(src: Inputs) -> pd.DataFrame:
@@ -272,6 +287,8 @@ def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
         runs.bn[float(key)] = src.load(label)
     elif kind == "sgd":
         runs.sgd[float(key)] = src.first(label)
+    elif kind == "recalibration":
+        runs.recalibration = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files[label]]
     else:
         raise ValueError(f"findings: unknown input label {label!r}")
 

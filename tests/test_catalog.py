@@ -40,6 +40,7 @@ def test_each_product_is_one_entry_with_a_caption_and_outputs_of_its_kind():
     assert tables == {f"table{n}" for n in ("1", "2", "3a", "3b", "4", "5")} | {
         "aggregation",
         "intext",
+        "recalibration",
         "prefix_curve",
         "strategies",
     }
@@ -101,8 +102,8 @@ def test_the_papers_ground_truth_removes_table5_only():
 
 
 def test_every_input_is_a_jobs_records_or_a_finetuning_output():
-    """A product reads only runs the Study trains (or the finetuning's outputs), and reading
-    them adds no job."""
+    """A product reads only runs the Study trains (or the finetuning's and the BN
+    recalibration's outputs, of runs it trains), and reading them adds no job."""
     study = Study(FULL)
     jobs = set(study.all_jobs())
     members = set(study.member_of)
@@ -114,7 +115,13 @@ def test_every_input_is_a_jobs_records_or_a_finetuning_output():
                 assert files, (product.name, label)
                 for f in files:
                     run = f.removeprefix("runs/").removesuffix("/records.csv")
-                    assert run in jobs or run in members or f.startswith("finetune/"), f
+                    recalibrated = f.removeprefix("recalibration/").removesuffix(".csv")
+                    assert (
+                        run in jobs
+                        or run in members
+                        or f.startswith("finetune/")
+                        or recalibrated in study.recalibration_sources()
+                    ), f
     assert set(study.jobs) == jobs
 
 

@@ -38,8 +38,11 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     # one rule per kind of run (nas.plan.RUN_PATTERNS)
     assert counts["train_prefix"] == 100 and counts["train_share"] == 38
     assert counts["train_groups_packed"] == 18 and counts["train_alone_packed"] == 8
-    # Tables 1-5 (3a, 3b), the in-text numbers, the prefix curve; Figures 2-9, the prefix curve
-    assert counts["finetune"] == 2 and counts["table"] == 8 and counts["figure"] == 9
+    # Tables 1-5 (3a, 3b), the in-text numbers, the prefix curve, rank aggregation, BN
+    # recalibration; Figures 2-9, the prefix curve
+    assert counts["finetune"] == 2 and counts["table"] == 10 and counts["figure"] == 9
+    # the 10 seeds' final weights for BN recalibration, and the finetuning's epoch-100 snapshot
+    assert counts["recalibrate"] == 10 and counts["snapshot"] == 11
     assert counts["download_cifar10"] == 1
 
 
@@ -98,6 +101,7 @@ def test_reduced_quick_preset_end_to_end(repo):
     assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
     res = repo / "results"
     tables = ["table1", "table2", "table3a", "table3b", "table4", "table5", "intext"]
+    tables += ["aggregation", "recalibration"]
     for name in [*tables, "prefix_curve"]:
         for ext in ("csv", "md", "tex"):
             assert (res / "tables" / f"{name}.{ext}").stat().st_size > 0
@@ -111,12 +115,17 @@ def test_reduced_quick_preset_end_to_end(repo):
     assert (t1.max_tau.dropna() >= t1.min_tau.dropna()).all()
     t2 = pd.read_csv(res / "tables/table2.csv").set_index("experiment")
     assert t2.t1r_mean.dropna().between(1, 64).all() and t2.gt_tau_mean.between(-1, 1).all()
-    assert (t2.t3r_mean <= t2.t1r_mean).all()  # the best of 3 is at least as good as the top 1
+    ranked = t2.dropna(subset=["t1r_mean"])  # the noise ceiling row has no top-n ranks
+    assert (ranked.t3r_mean <= ranked.t1r_mean).all()  # the best of 3 is as good as the top 1
+    assert t2.loc["noise_ceiling", "gt_tau_mean"] == pytest.approx(t1.loc["noise_ceiling", "s_tau"])
     t3a = pd.read_csv(res / "tables/table3a.csv")
     assert sorted(set(t3a.m)) == [1, 2, 16, 64] and set(t3a.grouping) == {"random", "similar"}
     assert t3a.mean64.between(-1, 1).all() and (t3a.std64 >= 0).all()
     t4 = pd.read_csv(res / "tables/table4.csv")
     assert len(t4) == 4 and t4.acc_mean.between(0, 1).all()
+    recal = pd.read_csv(res / "tables/recalibration.csv")
+    assert list(recal.batches) == [0, 2] and recal.gt_tau_mean.between(-1, 1).all()
+    assert (recal.n == 2).all() and recal.loc[0, "gain_mean"] == 0
     t5 = pd.read_csv(res / "tables/table5.csv", dtype={"child": str})
     assert len(t5) == 64 and sorted(t5["rank"]) == list(range(1, 65))
     assert t5.acc_mean.between(0, 100).all() and "acc_mean_paper" in t5

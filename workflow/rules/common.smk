@@ -20,6 +20,7 @@ FIGURES = f"{RESULTS}/{catalog.FOLDERS['figure']}"
 GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
 FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
 SNAPSHOTS = f"{RESULTS}/snapshots"
+RECALIBRATION = f"{RESULTS}/{catalog.RECALIBRATION}"
 
 
 def _alternatives(paths):
