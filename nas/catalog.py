@@ -355,7 +355,8 @@ PRODUCTS: tuple[Product, ...] = (
         ),
         notes=(
             "``gt_tau_lo``/``gt_tau_hi``: 95 % bootstrap interval over instances; ``gain``: GT-Tau "
-            "minus N = 0's, paired by instance, with its interval; ``seconds_per_child``: wall "
+            "minus N = 0's, paired by instance, with its interval; ``acc_mean``: the children's "
+            "mean accuracy; ``seconds_per_child``: wall "
             "seconds to recalibrate and evaluate one child (``experiments.bn_recalibration``)."
         ),
     ),

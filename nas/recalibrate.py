@@ -126,7 +126,7 @@ def run_recalibration(
 # --------------------------------------------------------------------------- the table
 
 TABLE_COLUMNS = ["batches", "gt_tau_mean", "gt_tau_lo", "gt_tau_hi", "t1r_mean", "t3r_mean"]
-TABLE_COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "seconds_per_child", "n"]
+TABLE_COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "acc_mean", "seconds_per_child", "n"]
 
 
 def accuracies(records: pd.DataFrame) -> dict[int, pd.Series]:
@@ -153,8 +153,8 @@ def recalibration_gains(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> 
 
 def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> pd.DataFrame:
     """Per N: GT-Tau (mean over instances and its 95 % bootstrap interval), T1R and T3R, the
-    gain over N = 0 paired by instance (with its interval), and the seconds per child that
-    recalibration and evaluation took (the cost)."""
+    gain over N = 0 paired by instance (with its interval), the children's mean accuracy
+    (fraction), and the seconds per child that recalibration and evaluation took (the cost)."""
     gt = analysis.as_gt(gt)
     gains = recalibration_gains(instances, gt)
     rows = []
@@ -173,6 +173,7 @@ def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> 
                 "gain_mean": float(np.mean(gains[n])),
                 "gain_lo": lo,
                 "gain_hi": hi,
+                "acc_mean": float(np.mean([accuracies(inst)[n].mean() for inst in instances])),
                 "seconds_per_child": float(np.mean(seconds)),
                 "n": len(instances),
             }

@@ -96,6 +96,7 @@ def test_table_pairs_gains_by_instance():
     row = table.set_index("batches").loc[8]
     assert row.gt_tau_mean == pytest.approx(1.0) and row.gain_mean == pytest.approx(2.0)
     assert row.t1r_mean == 1 and row.seconds_per_child == pytest.approx(0.3) and row.n == 2
+    assert row.acc_mean == pytest.approx(0.75)
 
 
 @pytest.mark.parametrize("text", ["3,-1", "2,2", "a"])
