@@ -79,6 +79,10 @@ class RunConfig:
     # all children evaluated after each of the last N mini-batches before every snapshot
     # (point kind "snapshot"): Figure 4's shared curve leading into its finetuning
     snapshot_dense: int = 0
+    # interference telemetry (nas.telemetry; 0 = off): before each of the last dense_last
+    # mini-batches, the cosine between the trained child's gradient on the shared weights and
+    # those of this many other children (a seeded sample), written to telemetry.csv
+    telemetry_children: int = 0
     # execution
     device: str = "auto"
     channels_last: bool = True
@@ -125,7 +129,17 @@ class RunConfig:
         return self.init_seed if self.data_seed is None else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The run's identity (config.json, checkpoints): every field, except options added
+        after runs existed while they are at their default (LATE_OPTIONS), so a run folder
+        written before them keeps its identity and nothing finished is trained again."""
+        out = dataclasses.asdict(self)
+        for key, default in LATE_OPTIONS.items():
+            if out[key] == default:
+                del out[key]
+        return out
+
+
+LATE_OPTIONS: dict[str, Any] = {"telemetry_children": 0}
 
 
 def _check(cond: bool, key: str, msg: str) -> None:
@@ -217,6 +231,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
     _check(cfg.snapshot_dense >= 0, "snapshot_dense", "must be >= 0")
+    _check(
+        cfg.telemetry_children == 0 or 0 < cfg.telemetry_children < len(cfg.run_children()),
+        "telemetry_children",
+        f"must be >= 0 and below the run's {len(cfg.run_children())} children",
+    )
     for key in (
         "init_seed",
         "order_seed",

@@ -15,17 +15,16 @@ by instance, with the seconds the recalibration costs.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from nas import analysis, rankstats, stats
+from nas.bnstate import batch_norms, kept_bn_state
 from nas.config import RunConfig
 from nas.evaluate import evaluate_children
 from nas.records import atomic_write_text
@@ -33,27 +32,6 @@ from nas.supernet import SuperNet, build_supernet
 from nas.train import BatchSource, load_run_data, load_state, precision_context, setup_torch
 
 CSV_COLUMNS = ["batches", "child", "acc", "loss", "seconds"]
-
-
-def _batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
-@contextlib.contextmanager
-def kept_bn_state(model: nn.Module) -> Iterator[None]:
-    """Every BN module's buffers and momentum as they were on entry, restored on exit (also
-    on an error)."""
-    saved = [
-        (bn, bn.momentum, {k: b.clone() for k, b in bn.named_buffers(recurse=False)})
-        for bn in _batch_norms(model)
-    ]
-    try:
-        yield
-    finally:
-        for bn, momentum, buffers in saved:
-            bn.momentum = momentum
-            for k, b in buffers.items():
-                getattr(bn, k).copy_(b)
 
 
 @torch.no_grad()
@@ -64,7 +42,7 @@ def recalibrate(model: SuperNet, child: str, batches: Sequence[torch.Tensor]) ->
     if not batches:
         model.eval()
         return
-    for bn in _batch_norms(model):
+    for bn in batch_norms(model):
         bn.reset_running_stats()
         bn.momentum = None
     model.train()

@@ -25,7 +25,15 @@ from nas.records import write_json
 IDENTITY = "config.json"
 LOCK = ".lock"
 # Everything a run writes into its folder (g<NNN>: the groups of a --groups run).
-RUN_FILES = ("records.csv", "run.json", IDENTITY, "resume.pt", "resume_packed.pt", "snapshots")
+RUN_FILES = (
+    "records.csv",
+    "run.json",
+    IDENTITY,
+    "resume.pt",
+    "resume_packed.pt",
+    "snapshots",
+    "telemetry.csv",
+)
 
 
 class RunFolderError(ConfigError):

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from nas import __version__
+from nas import __version__, telemetry
 from nas.checkpoint import (
     discard_foreign,
     load_checkpoint,
@@ -253,6 +254,7 @@ class Progress:
     timing: dict[str, Any] = field(
         default_factory=lambda: {"train_s": 0.0, "eval_s": 0.0, "attempts": 1}
     )
+    telemetry: list[tuple] = field(default_factory=list)  # nas.telemetry rows, when on
 
     def extend(self, new: list[list[Record]]) -> None:
         """Add one evaluation's records (a list per member) to each member's records."""
@@ -398,6 +400,8 @@ class Loop:
             "records": [records_to_rows(r) for r in self.run.records],
             "timing": self.run.timing,
         }
+        if self.members.configs[0].telemetry_children:
+            state["telemetry"] = [list(row) for row in self.run.telemetry]
         save_checkpoint(self.ckpt, state)
 
     def resume(self, total: int) -> None:
@@ -414,9 +418,17 @@ class Loop:
         self.opt.load_state_dict(state["optimizer"])
         restore_grads(self.members.model, state["grad_names"])
         records = [rows_to_records(r) for r in state["records"]]
-        self.run = Progress(state["step"], records, state["timing"])
+        telemetry = [tuple(row) for row in state.get("telemetry", [])]
+        self.run = Progress(state["step"], records, state["timing"], telemetry)
         self.run.timing["attempts"] += 1
         self.log(f"resumed from {self.ckpt} at step {self.run.step}/{total}")
+
+
+def _telemetry(cfg: RunConfig, model, x, y, child: str, children, step: int) -> list[tuple]:
+    """nas.telemetry's rows before mini-batch `step` + 1 (timed apart from training)."""
+    with precision_context(cfg, x.device):
+        k, seed = cfg.telemetry_children, cfg.init_seed
+        return telemetry.sample(model, x, y, child, children, k, seed, step + 1)
 
 
 def run_loop(loop: Loop, stop: StopFlag) -> None:
@@ -440,6 +452,12 @@ def run_loop(loop: Loop, stop: StopFlag) -> None:
             group["lr"] = lr_at(cfg, epoch)
         x, y = batches.batch(run.step)
         child = schedule.child_at(run.step)
+        if cfg.telemetry_children and run.step >= dense_from:
+            t_tel = time.perf_counter()
+            run.telemetry += _telemetry(cfg, model, x, y, child, loop.members.children, run.step)
+            spent = time.perf_counter() - t_tel
+            run.timing["telemetry_s"] = run.timing.get("telemetry_s", 0.0) + spent
+            t0 += spent
         train_step(cfg, model, opt, x, y, child)
         run.step += 1
         step = run.step
@@ -536,6 +554,8 @@ def _which(members: list[RunConfig], dirs: list[Path]) -> str:
 
 def _train_locked(todo, checkpoint, log, stop: StopFlag, device, data, overwrite) -> None:
     configs, dirs = [c for c, _ in todo], [d for _, d in todo]
+    if len(configs) > 1 and configs[0].telemetry_children:
+        raise ConfigError("config key 'telemetry_children': not with seed packing (one run only)")
     members = build_members(configs, dirs, data.n_classes, device)
     ckpt = Path(checkpoint) if checkpoint else dirs[0] / "resume.pt"
     if overwrite:
@@ -550,6 +570,9 @@ def _train_locked(todo, checkpoint, log, stop: StopFlag, device, data, overwrite
         if members.packed:
             info["packed"] = {"init_seeds": members.seeds, "index": k}
         write_records(out / "records.csv", loop.run.records[k])
+        if cfg.telemetry_children:
+            table = pd.DataFrame(loop.run.telemetry, columns=telemetry.COLUMNS)
+            atomic_write_text(out / "telemetry.csv", table.to_csv(index=False))
         write_json(out / "run.json", info)
     ckpt.unlink(missing_ok=True)
 
