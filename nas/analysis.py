@@ -210,6 +210,28 @@ def _rows(matrix: pd.DataFrame) -> list[pd.Series]:
     return [row for _, row in matrix.iterrows()]
 
 
+# --------------------------------------------------------------------------- telemetry
+
+
+def interference_pairs(inst: pd.DataFrame, telemetry: pd.DataFrame) -> pd.DataFrame:
+    """Telemetry rows (nas.telemetry) with the rank each other child gained at that
+    mini-batch: its rank in the dense point before minus after (positive: it climbed). Rows
+    whose mini-batch has no dense point before it (the window's first) are dropped."""
+    ranks = rank_matrix(dense_matrix(inst))
+    before = ranks.shift(1)
+    out = telemetry.copy()
+    out["rank_gain"] = [
+        before.at[s, c] - ranks.at[s, c] if s in ranks.index else np.nan
+        for s, c in zip(out["step"], out["child"], strict=True)
+    ]
+    return out.dropna(subset=["rank_gain"]).reset_index(drop=True)
+
+
+def kendall_pairs(x: pd.Series, y: pd.Series) -> float:
+    """Kendall tau-b between two columns of the same rows (NaN when one is constant)."""
+    return metrics.kendall_tau(x.reset_index(drop=True), y.reset_index(drop=True))
+
+
 # --------------------------------------------------------------------------- Table 1
 
 

@@ -33,6 +33,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 }
 FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
 RECALIBRATION = "recalibration"  # results/recalibration/<share-all run>.csv: BN recalibration
+TELEMETRY = "telemetry"  # results/telemetry/<share-all run>.csv: interference telemetry
 SHARE_ALL = "share-all"  # the strategies table's reference row
 
 
@@ -83,6 +84,12 @@ def recalibration_file(path: str) -> str:
 def recalibration_runs(study: Study) -> Files:
     """The BN recalibration table: one file per "different seeds" instance."""
     return {"instances": [[recalibration_file(p)] for p in study.recalibration_sources()]}
+
+
+def telemetry_runs(study: Study) -> Files:
+    """The interference figure: the telemetry run's records and its telemetry."""
+    path = study.telemetry_run()
+    return {"records": each([path]), "telemetry": [[f"{TELEMETRY}/{path}.csv"]]}
 
 
 def _ground_truth(study: Study) -> list[list[str]]:
@@ -201,6 +208,9 @@ def all_runs(study: Study) -> Files:
         out.update({f"sgd:{v}": each([path]) for v, path in study.sgd_runs().items()})
     if study.recalibration_batches():
         out["recalibration"] = recalibration_runs(study)["instances"]
+    if study.enabled("telemetry"):
+        out["telemetry:records"] = telemetry_runs(study)["records"]
+        out["telemetry:telemetry"] = telemetry_runs(study)["telemetry"]
     return out
 
 
@@ -518,6 +528,24 @@ PRODUCTS: tuple[Product, ...] = (
         notes=(
             "The paper: k = 0 takes over 1000 of 2000 epochs. Not a figure of the paper: it draws "
             "the curve behind that sentence."
+        ),
+    ),
+    P(
+        "interference",
+        "figure",
+        needs=("telemetry",),
+        runs=telemetry_runs,
+        build=products.interference_figure,
+        caption=(
+            "Interference telemetry (beyond the paper): before each of the last mini-batches of "
+            'the first "different seeds" instance, the cosine between the trained child\'s '
+            "gradient on the shared weights and a sampled other child's, against the rank that "
+            "other child gains at that mini-batch (its rank before minus after; positive: it "
+            "climbed)."
+        ),
+        notes=(
+            "``experiments.telemetry.children`` other children per mini-batch; the title gives "
+            "Kendall tau between cosine and rank gain over the pairs drawn."
         ),
     ),
     P(

@@ -538,3 +538,27 @@ def _prefix_line(ax: Axes, part: pd.DataFrame, label: str, first: float) -> None
     if not np.isnan(first):
         y = float(mean[part["epoch"] == first].iloc[0])
         ax.plot([first], [y], "o", mfc="none", ms=9, color=line.get_color())
+
+
+def interference(inst: pd.DataFrame, telemetry: pd.DataFrame, out: str | Path) -> list[Path]:
+    """The interference figure, written as PNG and PDF (see draw_interference)."""
+    return _save(draw_interference(inst, telemetry), out)
+
+
+def draw_interference(inst: pd.DataFrame, telemetry: pd.DataFrame) -> Figure:
+    """Each point one (mini-batch, other child) pair of the telemetry: the cosine between the
+    trained child's gradient and the other's (x) against the rank the other gained at that
+    mini-batch (y, ``analysis.interference_pairs``); the title gives Kendall tau over them."""
+    pairs = analysis.interference_pairs(inst, telemetry)
+    if pairs.empty:
+        raise ValueError("interference figure: no telemetry pair has a dense point before it")
+    fig = _new_figure(6, 4.5)
+    ax = fig.subplots()
+    ax.scatter(pairs["cosine"], pairs["rank_gain"], s=12, alpha=0.6)
+    ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    tau = analysis.kendall_pairs(pairs["cosine"], pairs["rank_gain"])
+    ax.set_title(f"Interference: Kendall tau {tau:.2f} over {len(pairs)} pairs")
+    ax.set_xlabel("Cosine of gradients (trained child, other child)")
+    ax.set_ylabel("Rank gained by the other child")
+    return fig

@@ -50,6 +50,8 @@ class Runs:
     bn: dict[float, list[pd.DataFrame]] = field(default_factory=dict)
     sgd: dict[float, pd.DataFrame] = field(default_factory=dict)
     recalibration: list[pd.DataFrame] = field(default_factory=list)  # nas recalibrate's CSVs
+    telemetry_records: pd.DataFrame | None = None  # the telemetry run's records
+    telemetry: pd.DataFrame | None = None  # its telemetry.csv (nas.telemetry)
     window: int = field(default_factory=partial(default, "window"))
     last_epochs: int = field(default_factory=partial(default, "last_epochs"))
     group_m: int = field(default_factory=partial(default, "figures.group_m"))
@@ -558,6 +560,23 @@ def _bn_recalibration(runs: Runs) -> Evidence | None:
         return None
     gains = recalibrate.recalibration_gains(runs.recalibration, runs.gt)
     return Evidence(gains[max(gains)], stats.Claim(">", 0.0), "instances")
+
+
+@finding(
+    "x_interference",
+    "beyond",
+    "A mini-batch whose gradient points against another child's costs that child rank, one "
+    "that points with it gains it: the sign of the cosine times the other child's rank gain "
+    "is above 0 on average.",
+    "sign(cosine of the trained and the other child's gradients) x the other child's rank "
+    "gain at that mini-batch, per telemetry pair",
+)
+def _interference(runs: Runs) -> Evidence | None:
+    if runs.telemetry is None or runs.telemetry_records is None:
+        return None
+    pairs = analysis.interference_pairs(runs.telemetry_records, runs.telemetry)
+    values = (np.sign(pairs["cosine"]) * pairs["rank_gain"]).tolist()
+    return Evidence(values, stats.Claim(">", 0.0), "pairs")
 
 
 COLUMNS = [

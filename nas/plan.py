@@ -128,6 +128,8 @@ class Study:
         )
         if path == self._finetune_source_path():
             over["snapshot_dense"] = self.finetune_before()
+        if path == self.telemetry_run():
+            over["telemetry_children"] = int(self.exp["telemetry"]["children"])
         if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
             final = [epochs] if epochs not in over["snapshot_epochs"] else []
             over["snapshot_epochs"] = over["snapshot_epochs"] + final  # BN recalibration's
@@ -135,6 +137,11 @@ class Study:
 
     def snapshot_epochs(self, epochs: int) -> list[int]:
         return [e for e in self.finetune_epochs() if e <= epochs]
+
+    def telemetry_run(self) -> str | None:
+        """The run that records interference telemetry (experiments.telemetry): the first
+        "different seeds" instance; None when off."""
+        return self._finetune_source_path() if self.enabled("telemetry") else None
 
     def recalibration_batches(self) -> list[int]:
         """The N of BN recalibration (experiments.bn_recalibration.batches); [] when off."""
@@ -397,6 +404,8 @@ class Study:
             self.finetune_source()
         if self.recalibration_batches():
             self.recalibration_sources()
+        if self.enabled("telemetry"):
+            self.finetune_source()  # the first different-seeds instance: telemetry_run()
         if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
             self.group_instance("random", self.figure_group_m(), 0)
 

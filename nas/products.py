@@ -231,6 +231,15 @@ def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
     return figures.prefix_curve(curve, stem, ceiling=src.ceiling())
 
 
+def read_telemetry(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"trained_child": str, "child": str})
+
+
+def interference_figure(src: Inputs, stem: Path) -> Any:
+    [[telemetry_file]] = src.files["telemetry"]
+    return figures.interference(src.first("records"), read_telemetry(telemetry_file), stem)
+
+
 def _figure_partition(config: dict) -> tuple[int, int | None]:
     """(m, partition seed) of Figure 6's random partition: figures.group_m and
     experiments.groups.partition_seed (None when the groups experiment is absent)."""
@@ -287,6 +296,11 @@ def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
         runs.bn[float(key)] = src.load(label)
     elif kind == "sgd":
         runs.sgd[float(key)] = src.first(label)
+    elif kind == "telemetry":
+        if key == "records":
+            runs.telemetry_records = src.first(label)
+        else:
+            runs.telemetry = read_telemetry(src.files[label][0][0])
     elif kind == "recalibration":
         runs.recalibration = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files[label]]
     else:

@@ -44,7 +44,7 @@ def test_each_product_is_one_entry_with_a_caption_and_outputs_of_its_kind():
         "prefix_curve",
         "strategies",
     }
-    assert figures == {f"figure{n}" for n in range(2, 10)} | {"prefix_curve"}
+    assert figures == {f"figure{n}" for n in range(2, 10)} | {"prefix_curve", "interference"}
     assert catalog.lookup("section", "findings").outputs() == ["findings.csv", "findings.md"]
     assert catalog.lookup("table", "table3b").outputs() == [
         "tables/table3b.csv",
@@ -72,13 +72,17 @@ def test_every_switch_is_an_experiment_of_the_schema():
     assert set(SWITCHES) <= set(SCHEMA["properties"]["experiments"]["properties"])
 
 
-# the full study with one extra sharing strategy (the paper's study has none)
-WITH_EXTRA = _config(strategies=[{"name": "prefix1", "sharing": "prefix", "set": {"k": 1}}])
+# the full study with one extra sharing strategy and the telemetry (the paper's has neither)
+WITH_EXTRA = _config(
+    strategies=[{"name": "prefix1", "sharing": "prefix", "set": {"k": 1}}],
+    telemetry={"enabled": True, "children": 8},
+)
 
 
 def test_the_full_study_makes_every_product():
     assert len(catalog.enabled(Study(WITH_EXTRA))) == len(catalog.PRODUCTS)
-    assert _names(WITH_EXTRA) - _names(FULL) == {("table", "strategies")}
+    extra = {("table", "strategies"), ("figure", "interference")}
+    assert _names(WITH_EXTRA) - _names(FULL) == extra
 
 
 @pytest.mark.parametrize("switch", [s for s in SWITCHES if s != "ground_truth"])

@@ -306,3 +306,27 @@ def test_gt_tau_figures_draw_the_noise_ceiling_at_its_value():
     assert ceilings(figures.draw_figure8(bn, GT, ceiling=0.65)) == [0.65, 0.65]
     curve = prefix_curve({(4, 0): [instance(3)]}, GT)
     assert ceilings(figures.draw_prefix_curve(curve, ceiling=0.5)) == [0.5]
+
+
+def test_interference_pairs_rank_gains_and_the_figure_plots_them():
+    """Rank gain of the other child between consecutive dense points, read back from the
+    scatter; the window's first mini-batch has no point before it and is dropped."""
+    from nas import analysis
+
+    inst = instance(5, n_dense=4)  # dense steps 37..40
+    dense = analysis.dense_matrix(inst)
+    ranks = analysis.rank_matrix(dense)
+    telemetry = pd.DataFrame(
+        [(37, "111", "121", 0.5), (38, "111", "121", -0.2), (40, "131", "441", 0.1)],
+        columns=["step", "trained_child", "child", "cosine"],
+    )
+    pairs = analysis.interference_pairs(inst, telemetry)
+    assert list(pairs.step) == [38, 40]
+    assert pairs.rank_gain.tolist() == [
+        ranks.at[37, "121"] - ranks.at[38, "121"],
+        ranks.at[39, "441"] - ranks.at[40, "441"],
+    ]
+    fig = figures.draw_interference(inst, telemetry)
+    (points,) = fig.axes[0].collections
+    np.testing.assert_allclose(points.get_offsets(), pairs[["cosine", "rank_gain"]].to_numpy())
+    assert "2 pairs" in fig.axes[0].get_title()

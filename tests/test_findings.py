@@ -154,3 +154,34 @@ def dense(seed: int) -> dict[int, pd.Series]:
 def test_every_finding_has_a_unique_id():
     ids = [f.id for f in findings.FINDINGS]
     assert len(ids) == len(set(ids)) >= 18
+
+
+def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
+    """Pairs built so that every aligned gradient gains rank and every opposed one loses it:
+    supported; the same pairs with the signs flipped: contradicted."""
+    import itertools
+
+    from nas import analysis, findings, reference
+
+    gt = reference.paper_table5()
+    children = ["".join(p) for p in itertools.product("1234", repeat=3)]
+    rows = []
+    for step in range(1, 13):  # the dense points: a rank that shifts each step
+        accs = np.roll(np.linspace(0.5, 0.9, len(children)), step)
+        rows += [("dense", 1, step, "111", c, a, 0.0) for c, a in zip(children, accs, strict=True)]
+    inst = pd.DataFrame(
+        rows, columns=["point_kind", "epoch", "step", "trained_child", "child", "accuracy", "loss"]
+    )
+    ranks = analysis.rank_matrix(analysis.dense_matrix(inst))
+    tele = []
+    for step in range(2, 13):
+        for child in children[:6]:
+            gain = ranks.at[step - 1, child] - ranks.at[step, child]
+            if gain:
+                tele.append((step, "111", child, float(np.sign(gain)) * 0.3))
+    telemetry = pd.DataFrame(tele, columns=["step", "trained_child", "child", "cosine"])
+    f = [x for x in findings.FINDINGS if x.id == "x_interference"]
+    runs = findings.Runs(gt=gt, telemetry_records=inst, telemetry=telemetry)
+    assert findings.evaluate(runs, f).verdict.item() == "supported"
+    runs.telemetry = telemetry.assign(cosine=-telemetry.cosine)
+    assert findings.evaluate(runs, f).verdict.item() == "contradicted"

@@ -197,7 +197,7 @@ def test_config_strings_reach_the_shell_quoted(repo, tmp_path):
     out = _smk(repo, "-n", "-p", "--configfile", "config/quick.yaml", str(bad))
     assert out.returncode == 0, out.stderr[-3000:]
     commands = _shell_commands(out.stdout + out.stderr)
-    assert set(commands) == {"download", "train", "train-packed", "finetune"}
+    assert set(commands) == {"download", "train", "train-packed", "finetune", "recalibrate"}
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "nas").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$NAS_ARGV"\n')

@@ -21,6 +21,7 @@ GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
 FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
 SNAPSHOTS = f"{RESULTS}/snapshots"
 RECALIBRATION = f"{RESULTS}/{catalog.RECALIBRATION}"
+TELEMETRY = f"{RESULTS}/{catalog.TELEMETRY}"
 
 
 def _alternatives(paths):

@@ -1,0 +1,22 @@
+# Interference telemetry (beyond the paper, experiments.telemetry): the first "different
+# seeds" instance writes telemetry.csv beside its records; this local rule declares it as a
+# file of its own (a hard link, else a copy), as the snapshot rule does for snapshots.
+
+
+localrules:
+    telemetry,
+
+
+rule telemetry:
+    input:
+        lambda wildcards: producers([f"{RUNS}/{job_of(wildcards).path}/records.csv"]),
+    output:
+        f"{TELEMETRY}/{RUN_PATTERNS['share']}.csv",
+    log:
+        f"logs/telemetry/{RUN_PATTERNS['share']}.log",
+    conda:
+        "../envs/nas.yaml"
+    params:
+        written=lambda wildcards: f"{RUNS}/{job_of(wildcards).path}/telemetry.csv",
+    shell:
+        "ln -f {params.written:q} {output:q} 2> {log:q} || cp {params.written:q} {output:q} 2>> {log:q}"
