@@ -565,18 +565,22 @@ def _bn_recalibration(runs: Runs) -> Evidence | None:
 @finding(
     "x_interference",
     "beyond",
-    "A mini-batch whose gradient points against another child's costs that child rank, one "
-    "that points with it gains it: the sign of the cosine times the other child's rank gain "
-    "is above 0 on average.",
-    "sign(cosine of the trained and the other child's gradients) x the other child's rank "
-    "gain at that mini-batch, per telemetry pair",
+    "The more a mini-batch's gradient points with another child's, the more rank that child "
+    "gains at it: within a mini-batch, Kendall tau between the cosine and the sampled children's "
+    "rank gains is above 0 on average.",
+    "Kendall tau of (cosine, rank gain) over one mini-batch's sampled children, per mini-batch "
+    "of the telemetry (a mini-batch whose cosines or gains are all equal has none)",
 )
 def _interference(runs: Runs) -> Evidence | None:
     if runs.telemetry is None or runs.telemetry_records is None:
         return None
     pairs = analysis.interference_pairs(runs.telemetry_records, runs.telemetry)
-    values = (np.sign(pairs["cosine"]) * pairs["rank_gain"]).tolist()
-    return Evidence(values, stats.Claim(">", 0.0), "pairs")
+    taus = [
+        analysis.kendall_pairs(part["cosine"], part["rank_gain"])
+        for _, part in pairs.groupby("step")
+        if part["cosine"].nunique() > 1 and part["rank_gain"].nunique() > 1
+    ]
+    return Evidence(taus, stats.Claim(">", 0.0), "mini-batches")
 
 
 COLUMNS = [

@@ -157,31 +157,32 @@ def test_every_finding_has_a_unique_id():
 
 
 def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
-    """Pairs built so that every aligned gradient gains rank and every opposed one loses it:
-    supported; the same pairs with the signs flipped: contradicted."""
+    """Telemetry built so that, in every mini-batch, the children with the larger cosine gain
+    the more rank: supported; the same with the cosines negated: contradicted."""
     import itertools
 
     from nas import analysis, findings, reference
 
     gt = reference.paper_table5()
     children = ["".join(p) for p in itertools.product("1234", repeat=3)]
+    rng = np.random.default_rng(0)
     rows = []
-    for step in range(1, 13):  # the dense points: a rank that shifts each step
-        accs = np.roll(np.linspace(0.5, 0.9, len(children)), step)
+    for step in range(1, 13):  # dense points whose ranks move every step
+        accs = rng.uniform(0.5, 0.9, len(children))
         rows += [("dense", 1, step, "111", c, a, 0.0) for c, a in zip(children, accs, strict=True)]
-    inst = pd.DataFrame(
-        rows, columns=["point_kind", "epoch", "step", "trained_child", "child", "accuracy", "loss"]
-    )
+    columns = ["point_kind", "epoch", "step", "trained_child", "child", "accuracy", "loss"]
+    inst = pd.DataFrame(rows, columns=columns)
     ranks = analysis.rank_matrix(analysis.dense_matrix(inst))
     tele = []
     for step in range(2, 13):
-        for child in children[:6]:
+        for child in children[1:9]:
             gain = ranks.at[step - 1, child] - ranks.at[step, child]
-            if gain:
-                tele.append((step, "111", child, float(np.sign(gain)) * 0.3))
+            tele.append((step, "111", child, float(gain) / 64))  # cosine grows with the gain
     telemetry = pd.DataFrame(tele, columns=["step", "trained_child", "child", "cosine"])
     f = [x for x in findings.FINDINGS if x.id == "x_interference"]
     runs = findings.Runs(gt=gt, telemetry_records=inst, telemetry=telemetry)
-    assert findings.evaluate(runs, f).verdict.item() == "supported"
+    table = findings.evaluate(runs, f)
+    assert table.verdict.item() == "supported" and table.ours.item() == pytest.approx(1.0)
+    assert table.n.item() == 11 and table.unit.item() == "mini-batches"
     runs.telemetry = telemetry.assign(cosine=-telemetry.cosine)
     assert findings.evaluate(runs, f).verdict.item() == "contradicted"
