@@ -45,7 +45,7 @@ METHODS: dict[str, Method] = {
 }
 CONSENSUS = "consensus"
 COLUMNS = ["family", "method", "gt_tau_mean", "gt_tau_lo", "gt_tau_hi", "t1r_mean", "t3r_mean"]
-COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "n"]
+COLUMNS += ["gain_mean", "gain_lo", "gain_hi", *rankstats.STAT_COLUMNS, "n"]
 
 
 def consensus(accs: Sequence[pd.Series]) -> pd.Series:
@@ -71,6 +71,7 @@ def _method_row(family: str, name: str, accs: list[pd.Series], base: list[float]
         "gain_mean": float(np.mean(gains)),
         "gain_lo": lo,
         "gain_hi": hi,
+        **analysis.rank_statistics(accs, gt),
         "n": len(accs),
     }
 
@@ -100,6 +101,7 @@ def _consensus_row(family: str, finals: list[pd.Series], gt: pd.DataFrame) -> di
         "gain_mean": gain,
         "gain_lo": np.nan,
         "gain_hi": np.nan,
+        **analysis.rank_statistics([consensus(finals)], gt),
         "n": len(finals),
     }
 

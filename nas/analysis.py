@@ -635,14 +635,18 @@ def table3b(t4: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- prefix over epochs
 
-PREFIX_CURVE_COLUMNS = ["run_epochs", "k", "epoch", "gt_tau_mean", "gt_tau_std", "n"]
+PREFIX_CURVE_COLUMNS = ["run_epochs", "k", "epoch", "gt_tau_mean", "gt_tau_std"]
+PREFIX_CURVE_COLUMNS += ["gt_tau_lo", "gt_tau_hi", "n"]
 
 
 def prefix_curve(
-    prefix: dict[tuple[int, int], list[pd.DataFrame]], gt: pd.DataFrame
+    prefix: dict[tuple[int, int], list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    ceiling: float | None = None,
 ) -> pd.DataFrame:
     """GT-Tau of the epoch points of prefix runs (Section 4.3's climb over epochs): per run
-    length, k and evaluated epoch, mean and population std over instances. Tidy, sorted."""
+    length, k and evaluated epoch, mean, population std and the 95 % bootstrap interval of
+    the mean over instances, and given the noise ceiling, ``gt_ceiling``. Tidy, sorted."""
     rows = []
     for (run_epochs, k), insts in sorted(prefix.items()):
         curves = pd.concat([gt_tau_curve(epoch_matrix(i), gt) for i in insts], axis=1)
@@ -655,10 +659,11 @@ def prefix_curve(
                     "epoch": int(epoch),
                     "gt_tau_mean": mean,
                     "gt_tau_std": std,
+                    **rankstats.interval(list(taus), "gt_tau"),
                     "n": len(taus),
                 }
             )
-    return pd.DataFrame(rows, columns=PREFIX_CURVE_COLUMNS)
+    return _with_ceiling(pd.DataFrame(rows, columns=PREFIX_CURVE_COLUMNS), ceiling)
 
 
 def first_above(curve: pd.DataFrame, threshold: float = 0.6) -> pd.DataFrame:

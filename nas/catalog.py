@@ -348,7 +348,7 @@ PRODUCTS: tuple[Product, ...] = (
             "over which instances vote). ``gain``: GT-Tau minus ``final``'s, paired by instance, "
             "with its interval (consensus: minus the instances' mean final GT-Tau, no interval). "
             "Dense points are evaluated on ``run.minibatch_eval_images`` images, epoch points on "
-            "the whole validation split."
+            "the whole validation split." + " " + STATISTICS.format(window="", ceiling="")
         ),
     ),
     P(
@@ -368,6 +368,8 @@ PRODUCTS: tuple[Product, ...] = (
             "minus N = 0's, paired by instance, with its interval; ``acc_mean``: the children's "
             "mean accuracy; ``seconds_per_child``: wall "
             "seconds to recalibrate and evaluate one child (``experiments.bn_recalibration``)."
+            + " "
+            + STATISTICS.format(window="", ceiling="")
         ),
     ),
     P(
@@ -392,13 +394,17 @@ PRODUCTS: tuple[Product, ...] = (
         "prefix_curve",
         "table",
         needs=("prefix",),
-        runs=prefix_runs,
+        runs=with_gt(prefix_runs),
         build=products.prefix_curve_table,
         caption=(
             "Prefix sharing: GT-Tau of the epoch points, mean and std over instances, "
             "per run length and k (the figure prefix_curve draws)."
         ),
-        notes="Epoch points every ``experiments.prefix.eval_every`` epochs and the last.",
+        notes=(
+            "Epoch points every ``experiments.prefix.eval_every`` epochs and the last. "
+            "``gt_tau_lo``/``gt_tau_hi``: 95 % bootstrap interval of the mean over instances. "
+            + CEILING_COLUMN
+        ),
     ),
     P(
         "figure2",

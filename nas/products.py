@@ -165,7 +165,7 @@ def intext_table(src: Inputs) -> pd.DataFrame:
 
 
 def prefix_curve_table(src: Inputs) -> pd.DataFrame:
-    return analysis.prefix_curve(src.prefix(), src.gt)
+    return analysis.prefix_curve(src.prefix(), src.gt, src.ceiling())
 
 
 # --------------------------------------------------------------------------- figures

@@ -104,7 +104,8 @@ def run_recalibration(
 # --------------------------------------------------------------------------- the table
 
 TABLE_COLUMNS = ["batches", "gt_tau_mean", "gt_tau_lo", "gt_tau_hi", "t1r_mean", "t3r_mean"]
-TABLE_COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "acc_mean", "seconds_per_child", "n"]
+TABLE_COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "acc_mean", "seconds_per_child"]
+TABLE_COLUMNS += [*rankstats.STAT_COLUMNS, "n"]
 
 
 def accuracies(records: pd.DataFrame) -> dict[int, pd.Series]:
@@ -153,6 +154,7 @@ def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> 
                 "gain_hi": hi,
                 "acc_mean": float(np.mean([accuracies(inst)[n].mean() for inst in instances])),
                 "seconds_per_child": float(np.mean(seconds)),
+                **analysis.rank_statistics([accuracies(inst)[n] for inst in instances], gt),
                 "n": len(instances),
             }
         )
