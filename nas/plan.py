@@ -128,8 +128,9 @@ class Study:
         )
         if path == self._finetune_source_path():
             over["snapshot_dense"] = self.finetune_before()
-        if path == self.telemetry_run():
-            over["telemetry_children"] = int(self.exp["telemetry"]["children"])
+        if path == self.telemetry_run():  # at most all the other children of the space
+            asked = int(self.exp["telemetry"]["children"])
+            over["telemetry_children"] = min(asked, self.n_children - 1)
         if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
             final = [epochs] if epochs not in over["snapshot_epochs"] else []
             over["snapshot_epochs"] = over["snapshot_epochs"] + final  # BN recalibration's

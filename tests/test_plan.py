@@ -8,6 +8,7 @@ import yaml
 
 from nas.config import ConfigError
 from nas.plan import Study
+from nas.studyconfig import with_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -158,3 +159,16 @@ def test_the_study_plans_once_and_queries_register_nothing():
     off["experiments"]["long"]["enabled"] = False
     with pytest.raises(KeyError, match="not in this study's plan"):
         Study(off).long_run()
+
+
+def test_telemetry_goes_on_the_first_instance_and_asks_at_most_the_other_children():
+    config = copy.deepcopy(FULL)
+    config["experiments"]["telemetry"] = {"enabled": True, "children": 8}
+    study = Study(with_defaults(config))
+    first = study.family("different_seeds")[0]
+    assert study.telemetry_run() == first
+    assert study.jobs[first].overrides["telemetry_children"] == 8
+    assert all("telemetry_children" not in j.overrides for p, j in study.jobs.items() if p != first)
+    config["run"]["n_nodes"] = 1  # 4 children: 3 others at most
+    assert Study(with_defaults(config)).jobs[first].overrides["telemetry_children"] == 3
+    assert Study(with_defaults(FULL)).telemetry_run() is None  # off in the paper's config
