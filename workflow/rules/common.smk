@@ -185,14 +185,14 @@ def all_targets():
 
 def snapshot_run(wildcards):
     """The run folder a snapshot rule's wildcards name (those of a share-all run, and epoch)."""
-    path = RUN_PATTERNS["share"].format(
-        **{k: v for k, v in wildcards.items() if k != "epoch"}
-    )
-    if path not in JOBS:
-        raise ValueError(
-            f"{RUNS}/{path} is not a run of this study's plan (see results/plan.csv)"
-        )
-    return f"{RUNS}/{path}"
+    return f"{RUNS}/{job_of({k: v for k, v in wildcards.items() if k != 'epoch'}).path}"
+
+
+# A by-product of a run declared as a file of its own (snapshot, telemetry rules)
+LINK_OR_COPY = (
+    "ln -f {params.written:q} {output:q} 2> {log:q} || "
+    "cp {params.written:q} {output:q} 2>> {log:q}"
+)
 
 
 def snapshot_of(path, epoch):

@@ -24,7 +24,7 @@ rule snapshot:
     params:
         written=lambda wildcards: f"{snapshot_run(wildcards)}/snapshots/epoch_{wildcards.epoch}.pt",
     shell:
-        "ln -f {params.written:q} {output:q} 2> {log:q} || cp {params.written:q} {output:q} 2>> {log:q}"
+        LINK_OR_COPY
 
 
 rule finetune:

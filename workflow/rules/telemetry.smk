@@ -9,7 +9,7 @@ localrules:
 
 rule telemetry:
     input:
-        lambda wildcards: producers([f"{RUNS}/{job_of(wildcards).path}/records.csv"]),
+        lambda wildcards: producers([f"{run_folder(wildcards)}/records.csv"]),
     output:
         f"{TELEMETRY}/{RUN_PATTERNS['share']}.csv",
     log:
@@ -17,6 +17,6 @@ rule telemetry:
     conda:
         "../envs/nas.yaml"
     params:
-        written=lambda wildcards: f"{RUNS}/{job_of(wildcards).path}/telemetry.csv",
+        written=lambda wildcards: f"{run_folder(wildcards)}/telemetry.csv",
     shell:
-        "ln -f {params.written:q} {output:q} 2> {log:q} || cp {params.written:q} {output:q} 2>> {log:q}"
+        LINK_OR_COPY
