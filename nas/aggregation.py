@@ -76,7 +76,9 @@ def _method_row(family: str, name: str, accs: list[pd.Series], base: list[float]
     }
 
 
-def _consensus_row(family: str, finals: list[pd.Series], gt: pd.DataFrame) -> dict:
+def _consensus_row(
+    family: str, finals: list[pd.Series], final_taus: list[float], gt: pd.DataFrame
+) -> dict:
     """The consensus rank of all instances; its interval resamples which instances vote, and
     its gain is over the instances' mean final GT-Tau (one number: no interval)."""
     tau, t1, t3 = analysis.tau_tnr(consensus(finals), gt)
@@ -87,9 +89,8 @@ def _consensus_row(family: str, finals: list[pd.Series], gt: pd.DataFrame) -> di
         )[0]
         for _ in range(stats.N_BOOT // 10)  # each resample ranks 64 children again: 200 suffice
     ]
-    tail = (1 - stats.LEVEL) / 2 * 100
-    lo, hi = np.percentile(boot, [tail, 100 - tail])
-    gain = tau - float(np.mean([analysis.tau_tnr(a, gt)[0] for a in finals]))
+    lo, hi = stats.percentile_interval(boot)
+    gain = tau - float(np.mean(final_taus))
     return {
         "family": family,
         "method": CONSENSUS,
@@ -121,5 +122,5 @@ def aggregation_table(
         base = [analysis.tau_tnr(a, gt)[0] for a in per_method["final"]]
         rows += [_method_row(family, m, accs, base, gt) for m, accs in per_method.items()]
         if len(insts) > 1:
-            rows.append(_consensus_row(family, per_method["final"], gt))
+            rows.append(_consensus_row(family, per_method["final"], base, gt))
     return pd.DataFrame(rows, columns=COLUMNS).astype({"n": int})

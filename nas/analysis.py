@@ -273,9 +273,7 @@ def s_tau_interval(accs: Sequence[pd.Series]) -> tuple[float, float]:
         pairs = [tau[a, b] for a, b in itertools.combinations(draw, 2) if a != b]
         if pairs:
             means.append(np.mean(pairs))
-    tail = (1 - stats.LEVEL) / 2 * 100
-    lo, hi = np.percentile(means, [tail, 100 - tail])
-    return float(lo), float(hi)
+    return stats.percentile_interval(means)
 
 
 def _ceiling_row(gt_instances: Sequence[pd.Series] | None, columns: dict[str, str]) -> dict:

@@ -136,9 +136,11 @@ def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> 
     (fraction), and the seconds per child that recalibration and evaluation took (the cost)."""
     gt = analysis.as_gt(gt)
     gains = recalibration_gains(instances, gt)
+    per_instance = [accuracies(inst) for inst in instances]
     rows = []
     for n in sorted(gains):
-        scores = [analysis.tau_tnr(accuracies(inst)[n], gt) for inst in instances]
+        accs = [acc[n] for acc in per_instance]
+        scores = [analysis.tau_tnr(acc, gt) for acc in accs]
         taus, t1s, t3s = zip(*scores, strict=True)
         seconds = [inst.loc[inst["batches"] == n, "seconds"].mean() for inst in instances]
         lo, hi = stats.bootstrap_interval(gains[n])
@@ -152,9 +154,9 @@ def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> 
                 "gain_mean": float(np.mean(gains[n])),
                 "gain_lo": lo,
                 "gain_hi": hi,
-                "acc_mean": float(np.mean([accuracies(inst)[n].mean() for inst in instances])),
+                "acc_mean": float(np.mean([acc.mean() for acc in accs])),
                 "seconds_per_child": float(np.mean(seconds)),
-                **analysis.rank_statistics([accuracies(inst)[n] for inst in instances], gt),
+                **analysis.rank_statistics(accs, gt),
                 "n": len(instances),
             }
         )

@@ -51,9 +51,14 @@ def bootstrap_interval(
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, x.size, size=(n_boot, x.size))
-    stats = np.array([statistic(x[row]) for row in idx])
+    return percentile_interval([statistic(x[row]) for row in idx], level)
+
+
+def percentile_interval(resampled: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
+    """The central `level` interval of a statistic's bootstrap resamples (a resampling of its
+    own, e.g. of instances that form pairs, uses this directly)."""
     tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(stats, [tail, 100.0 - tail])
+    lo, hi = np.percentile(np.asarray(resampled, dtype=float), [tail, 100.0 - tail])
     return (float(lo), float(hi))
 
 
