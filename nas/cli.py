@@ -14,6 +14,7 @@ OVERWRITE_HELP = (
     "if the run folder holds a run of other arguments, replace it (same arguments: resume or "
     "leave alone, as without this flag)"
 )
+PARTITION_HELP = "a measured grouping's partition (child,group CSV of `nas interference`)"
 DEBUG_HELP = "show the full traceback of an error (also: NAS_DEBUG=1)"
 LIFELINE_HELP = (
     "stop (saving the checkpoint) when the process that started this one, or its parent, "
@@ -21,10 +22,19 @@ LIFELINE_HELP = (
 )
 
 
+def run_sets(args: argparse.Namespace) -> list[str]:
+    """The --set overrides, and a measured partition's (--partition-file) as `partition`."""
+    if not args.partition_file:
+        return list(args.set)
+    from nas.interference import partition_text, read_partition
+
+    return [*args.set, f"partition={partition_text(read_partition(args.partition_file))}"]
+
+
 def _train(args: argparse.Namespace) -> int:
     from nas.train import run_groups, run_training
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, run_sets(args))
     if args.groups:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
@@ -148,7 +158,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _train_packed(args: argparse.Namespace) -> int:
     from nas.train import run_groups, train_members, write_manifest
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, run_sets(args))
     seeds = parse_ranges(args.init_seeds, "--init-seeds")
     if "{seed}" not in args.out_template:
         raise ConfigError("--out-template must contain {seed}, e.g. runs/gt/seed{seed}")
@@ -164,6 +174,26 @@ def _train_packed(args: argparse.Namespace) -> int:
         )
     if args.manifest:
         write_manifest(args.manifest, seeds, files)
+    return 0
+
+
+def _interference(args: argparse.Namespace) -> int:
+    from nas import interference
+
+    matrix = interference.measure(args.signal, args.source, args.epoch, args.batches)
+    interference.write_similarity(matrix, args.out)
+    print(f"{args.signal}: {len(matrix)} children, mean similarity {matrix.values.mean():.3f}")
+    return 0
+
+
+def _partition(args: argparse.Namespace) -> int:
+    from nas import interference
+
+    matrix = interference.read_similarity(args.similarity)
+    groups = interference.balanced_partition(matrix, args.m)
+    interference.write_partition(groups, args.out)
+    score = interference.within_similarity(matrix, groups)
+    print(f"m={args.m}: mean similarity within groups {score:.3f}")
     return 0
 
 
@@ -238,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint", help="resume state path (default OUT/resume.pt)")
     t.add_argument("--groups", help="train these groups of the partition, e.g. 0-7 (packing)")
     t.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    t.add_argument("--partition-file", help=PARTITION_HELP)
     t.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     t.set_defaults(fn=_train)
 
@@ -306,8 +337,33 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--checkpoint", help="resume state path (default: first folder's)")
     tp.add_argument("--manifest", help="write init_seed,records CSV here when done")
     tp.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    tp.add_argument("--partition-file", help=PARTITION_HELP)
     tp.add_argument("--die-with-parent", action="store_true", help=LIFELINE_HELP)
     tp.set_defaults(fn=_train_packed)
+
+    it = sub.add_parser(
+        "interference",
+        help="measure interference between children and partition them into balanced groups",
+        description="From a share-all run: the correlation of the children's accuracy changes "
+        "before snapshot epoch --epoch (--source: its records.csv), or the cosine of their "
+        "gradients at a snapshot (--source: the snapshot), as tidy CSV; `nas partition` "
+        "splits the children by it.",
+    )
+    it.add_argument("--signal", required=True, choices=["correlation", "gradient"])
+    it.add_argument("--source", required=True, help="records.csv or snapshot .pt")
+    it.add_argument("--epoch", type=int, required=True, help="the snapshot epoch read")
+    it.add_argument("--batches", type=int, default=4, help="gradient: mini-batches summed")
+    it.add_argument("--out", required=True, help="similarity CSV to write")
+    it.set_defaults(fn=_interference)
+
+    pa = sub.add_parser(
+        "partition",
+        help="a balanced partition of the children into m groups from a similarity CSV",
+    )
+    pa.add_argument("--similarity", required=True, help="CSV of `nas interference`")
+    pa.add_argument("--m", type=int, required=True, help="number of groups")
+    pa.add_argument("--out", required=True, help="partition CSV to write (child,group)")
+    pa.set_defaults(fn=_partition)
 
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
     pl.add_argument("configfile", nargs="+", help="study config(s), later ones override")

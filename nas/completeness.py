@@ -40,7 +40,9 @@ def expected_points(info: dict[str, Any]) -> set[Point]:
     dense = range(total - dense_last + 1, total + 1)
     points |= {("dense", (s - 1) // spe + 1, s) for s in dense}
     snaps = snapshot_steps(cfg.get("snapshot_epochs", []), int(cfg.get("snapshot_dense", 0)), spe)
-    return points | {("snapshot", epoch, s) for s, epoch in snaps.items()}
+    points |= {("snapshot", epoch, s) for s, epoch in snaps.items()}
+    start = int(cfg.get("warm_epoch", 0)) * spe  # a warm start trains (and evaluates) after it
+    return {p for p in points if p[2] > start}
 
 
 def check_complete(path: str | Path, df: pd.DataFrame) -> None:

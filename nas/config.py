@@ -16,7 +16,7 @@ import yaml
 
 from nas.data import DATASETS, VALIDATIONS, Split
 from nas.evaluate import ENGINES
-from nas.searchspace import GROUPINGS, PAPER_OPS, SearchSpace
+from nas.searchspace import GROUPINGS, MEASURED_GROUPINGS, PAPER_OPS, SearchSpace
 from nas.sharing import STRATEGIES, strategy_of
 
 ORDERS = ("fixed", "shuffled", "reshuffled")
@@ -48,6 +48,9 @@ class RunConfig:
     grouping: str = "similar"
     group: int = 0
     partition_seed: int = 42  # the paper code's stable_partition
+    # a measured grouping's partition (nas.interference): groups separated by ";", children
+    # by ","; the run's identity holds it, so a new measurement is a new run
+    partition: str = ""
     k: int = 0
     # optimisation (paper Section 3.1)
     epochs: int = 200
@@ -57,6 +60,15 @@ class RunConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-3
     grad_clear: str = "zero"
+    # each epoch trains the first 1/step_share of its mini-batches (rounded up): the
+    # equal-compute control sets it to m, so m groups together take about share-all's steps,
+    # the lr schedule over each group's own (12 short epochs, not 12/m long ones)
+    step_share: int = 1
+    # few-shot warm start: begin at epoch warm_epoch from the snapshot warm_start names
+    # ("{seed}" replaced by the init seed): weights, BN statistics, SGD momentum and the
+    # gradients it held, as if the snapshot's run went on with this run's children
+    warm_start: str = ""
+    warm_epoch: int = 0
     # seeds and child order
     init_seed: int = 0
     order: str = "fixed"
@@ -107,11 +119,12 @@ class RunConfig:
         return strategy_of(self).classifier_shared(self)
 
     def steps_per_epoch(self, n_train: int) -> int:
-        return math.ceil(n_train / self.batch_size)
+        return math.ceil(math.ceil(n_train / self.batch_size) / self.step_share)
 
     def eval_epoch_set(self) -> set[int]:
+        """The epochs evaluated at their end (a warm start's begin after warm_epoch)."""
         if self.eval_epochs == "all":
-            return set(range(1, self.epochs + 1))
+            return set(range(self.warm_epoch + 1, self.epochs + 1))
         if self.eval_epochs == "last":
             return {self.epochs}
         return set(self.eval_epochs)
@@ -139,7 +152,13 @@ class RunConfig:
         return out
 
 
-LATE_OPTIONS: dict[str, Any] = {"telemetry_children": 0}
+LATE_OPTIONS: dict[str, Any] = {
+    "telemetry_children": 0,
+    "partition": "",
+    "step_share": 1,
+    "warm_start": "",
+    "warm_epoch": 0,
+}
 
 
 def _check(cond: bool, key: str, msg: str) -> None:
@@ -229,13 +248,19 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(0.0 <= cfg.momentum < 1.0, "momentum", "must be in [0, 1)")
     _check(cfg.lr > 0 and 0 <= cfg.lr_min <= cfg.lr, "lr_min", "need 0 <= lr_min <= lr, lr > 0")
     _check(cfg.weight_decay >= 0, "weight_decay", "must be >= 0")
+    _check(cfg.step_share >= 1, "step_share", f"must be >= 1, got {cfg.step_share}")
+    _check_warm_start(cfg)
+    if cfg.partition:
+        _check_partition(cfg, space.children)
     _check(cfg.dense_last >= 0, "dense_last", "must be >= 0")
     _check(cfg.snapshot_dense >= 0, "snapshot_dense", "must be >= 0")
-    _check(
-        cfg.telemetry_children == 0 or 0 < cfg.telemetry_children < len(cfg.run_children()),
-        "telemetry_children",
-        f"must be >= 0 and below the run's {len(cfg.run_children())} children",
-    )
+    if cfg.telemetry_children:
+        n_run = len(cfg.run_children())
+        _check(
+            0 < cfg.telemetry_children < n_run,
+            "telemetry_children",
+            f"must be >= 0 and below the run's {n_run} children",
+        )
     for key in (
         "init_seed",
         "order_seed",
@@ -268,16 +293,56 @@ def validate(cfg: RunConfig) -> RunConfig:
     return cfg
 
 
+def _check_warm_start(cfg: RunConfig) -> None:
+    _check(
+        0 <= cfg.warm_epoch < cfg.epochs,
+        "warm_epoch",
+        f"must be in 0..epochs-1={cfg.epochs - 1}, got {cfg.warm_epoch}",
+    )
+    _check(
+        bool(cfg.warm_start) == bool(cfg.warm_epoch),
+        "warm_start",
+        "give warm_start (a snapshot path) and warm_epoch (its epoch) together",
+    )
+    early = [e for e in cfg.snapshot_epochs if e <= cfg.warm_epoch]
+    _check(not early, "snapshot_epochs", f"epochs {early} are before the warm start's epoch")
+    if cfg.eval_epochs not in ("all", "last"):
+        early = [e for e in cfg.eval_epochs if e <= cfg.warm_epoch]
+        _check(not early, "eval_epochs", f"epochs {early} are before the warm start's epoch")
+
+
+def _check_partition(cfg: RunConfig, children: list[str]) -> None:
+    """A measured partition: every child of the space once, in m groups of equal size."""
+    _check(
+        cfg.sharing == "groups" and cfg.grouping in MEASURED_GROUPINGS,
+        "partition",
+        f"only for group sharing with a measured grouping {list(MEASURED_GROUPINGS)}",
+    )
+    groups = parse_partition(cfg.partition)
+    names = sorted(c for g in groups for c in g)
+    _check(names == sorted(children), "partition", "must hold every child of the space once")
+    _check(
+        len(groups) == cfg.m and len({len(g) for g in groups}) == 1,
+        "partition",
+        f"must have m={cfg.m} groups of equal size, got sizes {[len(g) for g in groups]}",
+    )
+
+
+def parse_partition(text: str) -> list[list[str]]:
+    """Config key `partition`'s text as groups of children ("a,b;c,d" -> [[a, b], [c, d]])."""
+    return [[c.strip() for c in g.split(",") if c.strip()] for g in text.split(";")]
+
+
 def check_dense_window(cfg: RunConfig, steps_per_epoch: int) -> None:
     """The dense windows must fit in the run (the one at its end, and the one before its first
     snapshot); needs the data set size, so checked at load."""
-    total = cfg.epochs * steps_per_epoch
+    total = (cfg.epochs - cfg.warm_epoch) * steps_per_epoch  # the steps this run trains
     _check(
         cfg.dense_last <= total,
         "dense_last",
         f"window of {cfg.dense_last} mini-batches is longer than the run ({total})",
     )
-    first = min(cfg.snapshot_epochs, default=cfg.epochs) * steps_per_epoch
+    first = (min(cfg.snapshot_epochs, default=cfg.epochs) - cfg.warm_epoch) * steps_per_epoch
     _check(
         cfg.snapshot_dense <= first,
         "snapshot_dense",

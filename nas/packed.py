@@ -164,6 +164,40 @@ def unpack_optimizer_state(packed: SuperNet, opt_state: dict, k: int) -> dict:
     return {"state": state, "param_groups": copy.deepcopy(opt_state["param_groups"])}
 
 
+def _stack(ts: list[torch.Tensor], stacked: bool) -> torch.Tensor:
+    """The packed tensor of the models' tensors (the inverse of _unstack)."""
+    if ts[0].dim() == 0:
+        return ts[0].clone()
+    return torch.stack(ts) if stacked else torch.cat(ts, dim=0)
+
+
+def pack_state(packed: SuperNet, states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The packed model's state_dict from each model's own (the inverse of unpack_state):
+    a warm start loads each member's snapshot into one packed model."""
+    stacked = _stacked_keys(packed)
+    return {key: _stack([s[key] for s in states], key in stacked) for key in states[0]}
+
+
+def pack_optimizer_state(packed: SuperNet, opt_states: list[dict]) -> dict:
+    """The packed SGD's state_dict from each model's (the inverse of unpack_optimizer_state);
+    every model must hold state for the same parameters."""
+    stacked = _stacked_keys(packed)
+    is_stacked = [name in stacked for name, _ in packed.named_parameters()]
+    keys = [sorted(s["state"]) for s in opt_states]
+    if any(k != keys[0] for k in keys):
+        raise ValueError("the snapshots' optimizers hold state for different parameters")
+    state = {
+        i: {
+            name: _stack([s["state"][i][name] for s in opt_states], is_stacked[i])
+            if isinstance(v, torch.Tensor)
+            else v
+            for name, v in opt_states[0]["state"][i].items()
+        }
+        for i in keys[0]
+    }
+    return {"state": state, "param_groups": copy.deepcopy(opt_states[0]["param_groups"])}
+
+
 def build_packed(cfg: RunConfig, init_seeds: list[int], n_classes: int, device) -> SuperNet:
     """The packed SuperNet of `cfg` for these init seeds, on `device`, in cfg's layout."""
     models = [build_supernet(dataclasses.replace(cfg, init_seed=s), n_classes) for s in init_seeds]

@@ -12,13 +12,14 @@ as one packed model (nas.packed). A seed of a packed job is a member run: its re
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nas.completeness import snapshot_steps
 from nas.config import ConfigError, check_dense_window, format_override, from_dict
 from nas.data import dataset_sizes
+from nas.searchspace import MEASURED_GROUPINGS
 from nas.studyconfig import with_defaults
 
 # Where each kind of training job keeps its run folder (under results/runs), one wildcard for
@@ -32,7 +33,14 @@ RUN_PATTERNS: dict[str, str] = {
     "groups_packed": "groups/e{epochs}/{grouping}{m}/seeds{seeds}/g{groups}",
     "alone": "alone/e{epochs}/init{seed}/g{groups}",
     "alone_packed": "alone/e{epochs}/seeds{seeds}/g{groups}",
+    "warm": "warm/e{epochs}/from{warm}/{grouping}{m}/init{seed}/g{groups}",
+    "warm_packed": "warm/e{epochs}/from{warm}/{grouping}{m}/seeds{seeds}/g{groups}",
+    "equal": "equal/e{epochs}/steps{steps}/{grouping}{m}/init{seed}/g{groups}",
+    "equal_packed": "equal/e{epochs}/steps{steps}/{grouping}{m}/seeds{seeds}/g{groups}",
 }
+RESULTS = "results"  # the workflow's results folder (common.smk), which run configs name
+# Beyond the paper (nas.interference): measured partitions, one file per grouping and m
+INTERFERENCE = "interference"
 
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
     "different_seeds": ("fixed", "init"),
@@ -50,6 +58,8 @@ class Job:
     overrides: dict[str, Any] = field(hash=False)
     groups: str = ""  # "a-b" for packed group jobs
     seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
+    partition: str = ""  # a measured partition it trains (file under results/), else ""
+    snapshots: tuple[str, ...] = ()  # snapshots a warm start reads (files under results/)
 
     def members(self) -> dict[int, str]:
         """Init seed -> member run path, for a seed-packed job."""
@@ -131,13 +141,70 @@ class Study:
         if path == self.telemetry_run():  # at most all the other children of the space
             asked = int(self.exp["telemetry"]["children"])
             over["telemetry_children"] = min(asked, self.n_children - 1)
+        if path == self._finetune_source_path() and self.enabled("interference"):
+            over["snapshot_dense"] = self.finetune_before() or int(self.config["window"])
         if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
             final = [epochs] if epochs not in over["snapshot_epochs"] else []
             over["snapshot_epochs"] = over["snapshot_epochs"] + final  # BN recalibration's
         return self._add(Job(path, "share", over))
 
     def snapshot_epochs(self, epochs: int) -> list[int]:
-        return [e for e in self.finetune_epochs() if e <= epochs]
+        """The snapshots of a share-all run: finetuning's, and the epoch measured partitions
+        and warm starts read."""
+        wanted = set(self.finetune_epochs()) | set(self.sharing_epochs())
+        return sorted(e for e in wanted if e <= epochs)
+
+    def sharing_epochs(self) -> list[int]:
+        """The share-all epochs that interference grouping and warm starts read ([] if off)."""
+        out = [self.interference_epoch()] if self.enabled("interference") else []
+        return out + ([self.warm_epoch()] if self.enabled("warm_start") else [])
+
+    def interference_epoch(self) -> int:
+        """The share-all snapshot measured partitions read (experiments.interference.epoch;
+        by default the first finetuning epoch, else half the run)."""
+        epoch = self.exp["interference"]["epoch"]
+        if epoch is None:
+            epoch = self.finetune_epochs()[0] if self.finetune_epochs() else self.epochs // 2
+        return _check_epoch(int(epoch), self.epochs, "experiments.interference.epoch")
+
+    def warm_epoch(self) -> int:
+        """The epoch warm-started groups begin at (experiments.warm_start.epoch; by default
+        the interference epoch)."""
+        epoch = self.exp["warm_start"]["epoch"]
+        epoch = self.interference_epoch() if epoch is None else int(epoch)
+        return _check_epoch(epoch, self.epochs, "experiments.warm_start.epoch")
+
+    def interference_source(self) -> str:
+        """The share-all run that measured partitions read: the first "different seeds"
+        instance (its snapshot and the mini-batches evaluated before it)."""
+        return self.share("fixed", 0, 0)
+
+    def measured_groupings(self) -> list[str]:
+        """The measured groupings some experiment trains (each one interference job)."""
+        return [g for g in MEASURED_GROUPINGS if self.partition_m(g)]
+
+    def similarity_file(self, grouping: str) -> str:
+        return f"{INTERFERENCE}/{grouping}/similarity.csv"
+
+    def declared_snapshot_epochs(self) -> list[int]:
+        """The epochs of the declared snapshot files (finetuning, BN recalibration's last
+        epoch, measured partitions and warm starts)."""
+        final = [self.epochs] if self.recalibration_batches() else []
+        return sorted({*self.finetune_epochs(), *self.sharing_epochs(), *final})
+
+    def partition_file(self, grouping: str, m: int) -> str:
+        """A measured partition's file, relative to the results folder."""
+        return f"{INTERFERENCE}/{grouping}/m{m}.csv"
+
+    def partition_m(self, grouping: str) -> list[int]:
+        """Every m a measured grouping is trained at (Table 3a rows, warm starts, equal
+        compute), for its interference job; m = 1 and m = all children need no file."""
+        ms = set()
+        for name, key in (("groups", "interference"), ("warm_start", ""), ("equal_compute", "")):
+            section = self.exp[key or name]
+            if self.enabled(key or name) and grouping in section["grouping"]:
+                ms |= {int(m) for m in section["m"]}
+        return sorted(m for m in ms if 1 < m < self.n_children)
 
     def telemetry_run(self) -> str | None:
         """The run that records interference telemetry (experiments.telemetry): the first
@@ -179,20 +246,56 @@ class Study:
             return [self.share("fixed", init, 0)]
         if m == self.n_children and self.gt_epochs() == self.epochs:
             return self.alone_instance(init)
-        return self._packed(
-            "groups",
-            {"epochs": self.epochs, "grouping": grouping, "m": m},
-            m,
-            init,
-            self.n,
-            {
-                "sharing": "groups",
-                "m": m,
-                "grouping": grouping,
-                "partition_seed": int(self.exp["groups"]["partition_seed"]),
-                **self.window_only(),
-            },
+        values = {"epochs": self.epochs, "grouping": grouping, "m": m}
+        return self._packed("groups", values, m, init, self.n, self._group_over(grouping, m))
+
+    def _group_over(self, grouping: str, m: int) -> dict[str, Any]:
+        return {
+            "sharing": "groups",
+            "m": m,
+            "grouping": grouping,
+            "partition_seed": int(self.exp["groups"]["partition_seed"]),
+            **self.window_only(),
+        }
+
+    def warm_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """One instance of m groups that begin as copies of share-all instance `init` at the
+        warm epoch and train the remaining epochs (few-shot NAS's warm start). m = 1 is that
+        share-all run itself (tests/test_warm_equal.py: the same records)."""
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        epoch = self.warm_epoch()
+        for s in range(self.n):
+            self.share("fixed", s, 0)  # the snapshots' runs
+        template = self.snapshot_file(self._share_path(seed="{seed}"), epoch)
+        over = {
+            **self._group_over(grouping, m),
+            "warm_start": f"{RESULTS}/{template}",
+            "warm_epoch": epoch,
+        }
+        values = {"epochs": self.epochs, "warm": epoch, "grouping": grouping, "m": m}
+        return self._packed("warm", values, m, init, self.n, over)
+
+    def equal_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """One instance of m groups each trained on 1/m of every epoch's mini-batches (rounded
+        up): the groups together take share-all's steps. m = 1 is share-all."""
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        over = {**self._group_over(grouping, m), "step_share": m}
+        steps = from_dict({**self.base, "step_share": m}).steps_per_epoch(self.sizes()[0])
+        values = {"epochs": self.epochs, "steps": steps, "grouping": grouping, "m": m}
+        return self._packed("equal", values, m, init, self.n, over)
+
+    def _share_path(self, seed: Any) -> str:
+        """The path of "different seeds" instance `seed` (a value or "{seed}")."""
+        return RUN_PATTERNS["share"].format(
+            epochs=self.epochs, order="fixed", tag="base", seed=seed, order_seed=0
         )
+
+    @staticmethod
+    def snapshot_file(path: str, epoch: int) -> str:
+        """The declared snapshot of share-all run `path` at `epoch`, under results/."""
+        return f"snapshots/{path}/epoch{epoch}.pt"
 
     def window_only(self) -> dict[str, Any]:
         """Tables 3-4 read only the last `window` mini-batches (and the final epoch): group and
@@ -247,6 +350,7 @@ class Study:
         per_pack = int(self.config["seeds_per_job"])
         lo = init - init % per_pack
         hi = max(init, min(lo + per_pack, n_seeds) - 1)
+        reads = self._reads(over, range(lo, hi + 1) if per_pack > 1 else [init])
         paths = []
         for start in range(0, m, per_job):
             groups = f"{start}-{min(m, start + per_job) - 1}"
@@ -258,6 +362,7 @@ class Study:
                             kind,
                             {"order": "fixed", "init_seed": init, **over},
                             groups,
+                            **reads,
                         )
                     )
                 )
@@ -268,12 +373,24 @@ class Study:
                 {"order": "fixed", **over},
                 groups,
                 f"{lo}-{hi}",
+                **reads,
             )
             self._add(job)
             member = job.members()[init]
             self.member_of[member] = job.path
             paths.append(member)
         return paths
+
+    def _reads(self, over: dict[str, Any], seeds: Iterable[int]) -> dict[str, Any]:
+        """What a group job reads besides the data: its measured partition, the snapshots
+        its seeds warm-start from (Job fields)."""
+        out: dict[str, Any] = {}
+        if over.get("grouping") in MEASURED_GROUPINGS and 1 < over["m"] < self.n_children:
+            out["partition"] = self.partition_file(over["grouping"], over["m"])
+        if over.get("warm_epoch"):
+            epoch = over["warm_epoch"]
+            out["snapshots"] = tuple(self.snapshot_file(self._share_path(s), epoch) for s in seeds)
+        return out
 
     def prefix(self, epochs: int, k: int, init: int) -> str:
         over = {
@@ -326,11 +443,32 @@ class Study:
         return [self.alone_instance(s) for s in range(self.gt_seeds())]
 
     def groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        """Table 3a's instances by (grouping, m): experiments.groups' groupings at its m, and
+        with experiments.interference on, the measured groupings at that section's m."""
         g = self.exp["groups"]
+        pairs = [(grouping, m) for grouping in g["grouping"] for m in g["m"]]
+        if self.enabled("interference"):
+            i = self.exp["interference"]
+            pairs += [(grouping, m) for grouping in i["grouping"] for m in i["m"]]
         return {
-            (grouping, m): [self.group_instance(grouping, m, i) for i in range(self.n)]
-            for grouping in g["grouping"]
-            for m in g["m"]
+            (grouping, int(m)): [self.group_instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping, m in dict.fromkeys(pairs)
+        }
+
+    def warm_groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        w = self.exp["warm_start"]
+        return {
+            (grouping, int(m)): [self.warm_instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping in w["grouping"]
+            for m in w["m"]
+        }
+
+    def equal_groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        e = self.exp["equal_compute"]
+        return {
+            (grouping, int(m)): [self.equal_instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping in e["grouping"]
+            for m in e["m"]
         }
 
     def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
@@ -398,9 +536,18 @@ class Study:
             ("bn_momentum", self.bn_runs),
             ("sgd_momentum", self.sgd_runs),
             ("strategies", self.strategy_runs),
+            ("warm_start", self.warm_groups),
+            ("equal_compute", self.equal_groups),
         ]:
             if self.enabled(name):
                 fn()
+        if self.enabled("interference"):
+            if not self.enabled("groups"):
+                raise ConfigError(
+                    "experiments.interference: needs experiments.groups on (its groupings are "
+                    "rows of Table 3a)"
+                )
+            self.interference_source()
         if self.finetune_epochs():
             self.finetune_source()
         if self.recalibration_batches():
@@ -435,6 +582,8 @@ class Study:
             "alone": "experiments.ground_truth",
             "prefix": "experiments.prefix",
             "strategy": "experiments.strategies",
+            "warm": "experiments.warm_start",
+            "equal": "experiments.equal_compute",
         }[job.kind]
 
     def sizes(self) -> tuple[int, int]:
@@ -451,18 +600,19 @@ class Study:
         points (epochs, dense windows, snapshot windows) add to the training itself."""
         tp = self.config["throughput"]
         cfg = from_dict({**self.base, **job.overrides})
-        steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
+        spe = cfg.steps_per_epoch(n_train)
+        steps = (cfg.epochs - cfg.warm_epoch) * spe
         n_groups = _count(job.groups) if job.groups else 1
         n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
         every = cfg.eval_epochs
         epoch_evals = cfg.epochs if every == "all" else 1 if every == "last" else len(every)
         dense_images = min(n_val, cfg.minibatch_eval_images or n_val)
-        snaps = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, steps // cfg.epochs)
-        dense_from = steps - cfg.dense_last
+        snaps = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, spe)
+        dense_from = cfg.epochs * spe - cfg.dense_last
         dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
         images = dense * dense_images + epoch_evals * n_val
         train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
-        eval_s = images * len(cfg.run_children()) / float(tp["eval_child_images_per_s"])
+        eval_s = images * _run_size(cfg) / float(tp["eval_child_images_per_s"])
         return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
 
     def experiment_jobs(self) -> dict[str, list[str]]:
@@ -489,6 +639,10 @@ class Study:
             out["sgd_momentum"] = list(self.sgd_runs().values())
         for name, paths in self.strategy_runs().items():
             out[f"strategy_{name}"] = paths
+        for kind, fn in (("warm_start", self.warm_groups), ("equal_compute", self.equal_groups)):
+            if self.enabled(kind):
+                for (grouping, m), insts in fn().items():
+                    out[f"{kind}_{grouping}_m{m}"] = self.job_paths(insts)
         return out
 
     def job_paths(self, instances: list[list[str]]) -> list[str]:
@@ -517,6 +671,21 @@ class Study:
                 }
             )
         return rows
+
+
+def _run_size(cfg) -> int:
+    """The children one run trains; a measured partition is not known before its job runs,
+    but its groups have the size of any other partition into m."""
+    try:
+        return len(cfg.run_children())
+    except ValueError:
+        return len(cfg.space.children) // cfg.m
+
+
+def _check_epoch(epoch: int, epochs: int, key: str) -> int:
+    if not 1 <= epoch < epochs:
+        raise ConfigError(f"{key}: must be an epoch in 1..{epochs - 1} of share-all, got {epoch}")
+    return epoch
 
 
 def _range(text: str) -> range:

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 PAPER_OPS: tuple[str, ...] = ("max_pool_3x3", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_5x5")
-GROUPINGS = ("random", "similar")
+# measured groupings: a partition from a share-all run's interference (nas.interference),
+# which the run config carries (key `partition`); the others follow from the space and a seed
+MEASURED_GROUPINGS = ("correlation", "gradient")
+GROUPINGS = ("random", "similar", *MEASURED_GROUPINGS)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ def partition(children: list[str], m: int, grouping: str, seed: int = 42) -> lis
         raise ValueError(f"m={m} must be a positive divisor of the number of children ({n})")
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {list(GROUPINGS)}")
+    if grouping in MEASURED_GROUPINGS:
+        raise ValueError(
+            f"grouping {grouping!r} is measured: its partition comes from nas.interference "
+            "(run config key `partition`; nas train --partition-file)"
+        )
     ordered = sorted(children)
     if grouping == "random":
         mapping = [i % m for i in range(n)]

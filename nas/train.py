@@ -38,10 +38,16 @@ from nas.checkpoint import (
     save_checkpoint,
 )
 from nas.completeness import snapshot_steps
-from nas.config import ConfigError, RunConfig, check_dense_window, validate
+from nas.config import LATE_OPTIONS, ConfigError, RunConfig, check_dense_window, validate
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_scores
-from nas.packed import build_packed, unpack_optimizer_state, unpack_state
+from nas.packed import (
+    build_packed,
+    pack_optimizer_state,
+    pack_state,
+    unpack_optimizer_state,
+    unpack_state,
+)
 from nas.records import Record, atomic_write_bytes, atomic_write_text, write_json, write_records
 from nas.runfolder import FolderLock, check_folder, check_writable, claim
 from nas.schedule import ChildSchedule, derived_seed
@@ -404,10 +410,10 @@ class Loop:
             state["telemetry"] = [list(row) for row in self.run.telemetry]
         save_checkpoint(self.ckpt, state)
 
-    def resume(self, total: int) -> None:
+    def resume(self, total: int) -> bool:
         """Continue from the checkpoint if there is one (written by this very run)."""
         if not self.ckpt.exists():
-            return
+            return False
         state = load_checkpoint(self.ckpt)
         if _identity_of(state) != self.members.identity:
             raise ValueError(
@@ -422,6 +428,53 @@ class Loop:
         self.run = Progress(state["step"], records, state["timing"], telemetry)
         self.run.timing["attempts"] += 1
         self.log(f"resumed from {self.ckpt} at step {self.run.step}/{total}")
+        return True
+
+
+# Keys a warm start's snapshot must share with the run: what its weights and SGD state mean
+WARM_KEYS = (
+    "dataset", "validation", "holdout", "n_nodes", "ops", "n_cells", "stem_channels",
+    "cell_channels", "bn_momentum", "epochs", "batch_size", "lr", "lr_min", "momentum",
+    "weight_decay", "grad_clear", "init_seed", "data_seed", "precision", "step_share",
+)  # fmt: skip
+
+
+def warm_state(cfg: RunConfig, steps_per_epoch: int) -> dict[str, Any]:
+    """The snapshot a warm start begins from (config warm_start, its {seed} this member's),
+    refused unless it was taken at warm_epoch by a fully shared run of the same training."""
+    path = Path(cfg.warm_start.replace("{seed}", str(cfg.init_seed)))
+    if not path.is_file():
+        raise ConfigError(f"config key 'warm_start': no snapshot {path}")
+    state = load_checkpoint(path)
+    theirs = state["config"]
+    differ = [k for k in WARM_KEYS if theirs.get(k, LATE_OPTIONS.get(k)) != getattr(cfg, k)]
+    if differ or theirs.get("sharing") not in ("all", "groups"):
+        what = f"differs in {differ}" if differ else f"is of sharing {theirs.get('sharing')!r}"
+        raise ConfigError(f"config key 'warm_start': snapshot {path} {what}")
+    start = cfg.warm_epoch * steps_per_epoch
+    if state.get("epoch") != cfg.warm_epoch or state["step"] != start:
+        raise ConfigError(
+            f"config key 'warm_start': snapshot {path} is of epoch {state.get('epoch')} "
+            f"(step {state['step']}), not warm_epoch {cfg.warm_epoch} (step {start})"
+        )
+    return state
+
+
+def warm_start(loop: Loop, steps_per_epoch: int) -> None:
+    """Begin at the snapshots' step with their weights, BN statistics, SGD momentum and the
+    gradients they held: each member from its own seed's snapshot, packed if need be."""
+    members, states = loop.members, [warm_state(c, steps_per_epoch) for c in loop.members.configs]
+    if members.packed:
+        members.model.load_state_dict(pack_state(members.model, [s["model"] for s in states]))
+        loop.opt.load_state_dict(
+            pack_optimizer_state(members.model, [s["optimizer"] for s in states])
+        )
+    else:
+        members.model.load_state_dict(states[0]["model"])
+        loop.opt.load_state_dict(states[0]["optimizer"])
+    restore_grads(members.model, states[0]["grad_names"])
+    loop.run.step = states[0]["step"]
+    loop.log(f"warm start at step {loop.run.step} from {members.configs[0].warm_start}")
 
 
 def _telemetry(cfg: RunConfig, model, x, y, child: str, children, step: int) -> list[tuple]:
@@ -563,7 +616,8 @@ def _train_locked(todo, checkpoint, log, stop: StopFlag, device, data, overwrite
     opt = make_optimizer(configs[0], members.model)
     total = configs[0].epochs * configs[0].steps_per_epoch(len(data.train))
     loop = Loop(members, data, opt, ckpt, Progress(records=[[] for _ in configs]), log)
-    loop.resume(total)
+    if not loop.resume(total) and configs[0].warm_epoch:
+        warm_start(loop, configs[0].steps_per_epoch(len(data.train)))
     run_loop(loop, stop)
     for k, (cfg, out) in enumerate(zip(configs, dirs, strict=True)):
         info = run_info(cfg, device, members.children, total, loop.run.timing)

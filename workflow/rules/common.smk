@@ -7,13 +7,12 @@ import shlex
 from snakemake.utils import validate
 
 from nas import catalog
-from nas.plan import RUN_PATTERNS, Study
+from nas.plan import RESULTS, RUN_PATTERNS, Study
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs
 JOBS = STUDY.all_jobs()
-RESULTS = "results"
 RUNS = f"{RESULTS}/runs"
 TABLES = f"{RESULTS}/{catalog.FOLDERS['table']}"
 FIGURES = f"{RESULTS}/{catalog.FOLDERS['figure']}"
@@ -22,6 +21,7 @@ FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
 SNAPSHOTS = f"{RESULTS}/snapshots"
 RECALIBRATION = f"{RESULTS}/{catalog.RECALIBRATION}"
 TELEMETRY = f"{RESULTS}/{catalog.TELEMETRY}"
+INTERFERENCE = f"{RESULTS}/{catalog.INTERFERENCE}"
 
 
 def _alternatives(paths):
@@ -45,7 +45,10 @@ wildcard_constraints:
     m=_values("m"),
     seeds=_values("seeds"),
     groups=_values("groups"),
-    epoch=_alternatives(str(e) for e in STUDY.finetune_epochs()),
+    warm=_values("warm"),
+    steps=_values("steps"),
+    epoch=_alternatives(str(e) for e in STUDY.declared_snapshot_epochs()),
+    signal=_alternatives(g for g in STUDY.measured_groupings()),
 
 
 def producers(files):
@@ -102,12 +105,22 @@ def train_args(wildcards):
     return job_args(job_of(wildcards).path)
 
 
+def train_inputs(wildcards):
+    """What a training job reads: the data, and a measured partition or the snapshots a warm
+    start begins from (nas.plan.Job)."""
+    job = job_of(wildcards)
+    reads = ([job.partition] if job.partition else []) + list(job.snapshots)
+    return data_inputs() + [f"{RESULTS}/{f}" for f in reads]
+
+
 def job_args(path):
     """`nas train` arguments of one job: the study's base run config plus the job's overrides.
     Already shell-quoted (the rules insert them as {params.args}, without :q)."""
     job = JOBS[path]
     sets = [f"{k}={v}" for k, v in sorted(STUDY.base.items())] + job.sets()
     args = " ".join(f"--set {shlex.quote(s)}" for s in sets)
+    if job.partition:
+        args += f" --partition-file {shlex.quote(f'{RESULTS}/{job.partition}')}"
     return args + (f" --groups {shlex.quote(job.groups)}" if job.groups else "")
 
 
@@ -198,3 +211,19 @@ LINK_OR_COPY = (
 def snapshot_of(path, epoch):
     """The declared snapshot file of share-all run `path` at `epoch`."""
     return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"
+
+
+# Measured partitions (workflow/rules/interference.smk)
+
+
+def interference_epoch():
+    return STUDY.interference_epoch() if STUDY.enabled("interference") else 0
+
+
+def interference_source(wildcards):
+    """What a signal reads from the first "different seeds" instance: its records
+    (correlation) or its snapshot at the interference epoch (gradient)."""
+    path = STUDY.interference_source()
+    if wildcards.signal == "gradient":
+        return snapshot_of(path, interference_epoch())
+    return producers([f"{RUNS}/{path}/records.csv"])

@@ -9,7 +9,7 @@
 
 rule train_share:
     input:
-        data_inputs(),
+        train_inputs,
     output:
         run_output("share"),
     log:
@@ -57,11 +57,27 @@ use rule train_share as train_alone with:
         run_log("alone"),
 
 
+# Beyond the paper: groups warm-started from share-all snapshots, and groups at equal compute
+# (config experiments.warm_start, experiments.equal_compute).
+use rule train_share as train_warm with:
+    output:
+        run_output("warm"),
+    log:
+        run_log("warm"),
+
+
+use rule train_share as train_equal with:
+    output:
+        run_output("equal"),
+    log:
+        run_log("equal"),
+
+
 # Seed packing (config seeds_per_job): the init seeds of a group or ground-truth job trained
 # as one packed model; each seed's records.csv lands in <job>/init<seed>/, listed by pack.csv.
 rule train_groups_packed:
     input:
-        data_inputs(),
+        train_inputs,
     output:
         run_output("groups_packed", "pack.csv"),
     log:
@@ -84,3 +100,17 @@ use rule train_groups_packed as train_alone_packed with:
         run_output("alone_packed", "pack.csv"),
     log:
         run_log("alone_packed"),
+
+
+use rule train_groups_packed as train_warm_packed with:
+    output:
+        run_output("warm_packed", "pack.csv"),
+    log:
+        run_log("warm_packed"),
+
+
+use rule train_groups_packed as train_equal_packed with:
+    output:
+        run_output("equal_packed", "pack.csv"),
+    log:
+        run_log("equal_packed"),
