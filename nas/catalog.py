@@ -191,6 +191,36 @@ def strategies_runs(study: Study) -> Files:
     return out
 
 
+def tradeoff_runs(study: Study) -> Files:
+    """The trade-off table: every strategy of the study by its nas.tradeoff label (share-all,
+    groups, warm and equal-compute groups, prefix), instances as the tables read them; m = 1
+    (share-all) and m = all children trained as long as the super-nets (the ground truth)
+    are rows of their own."""
+    out: Files = {}
+    if study.enabled("different_seeds"):
+        out[SHARE_ALL] = each(study.family("different_seeds"))
+    kinds = [("groups", "groups", study.groups), ("warm", "warm_start", study.warm_groups)]
+    kinds.append(("equal", "equal_compute", study.equal_groups))
+    for kind, experiment, instances in kinds:
+        if study.enabled(experiment):
+            for (grouping, m), insts in instances().items():
+                if 1 < m < study.n_children:
+                    out[f"{kind}:{grouping}/{m}"] = [records(inst) for inst in insts]
+    if study.enabled("prefix"):
+        out.update({f"prefix:{e}/{k}": each(p) for (e, k), p in study.prefix_instances().items()})
+    return out
+
+
+def partition_runs(study: Study) -> Files:
+    """The partition figure: per measured grouping, its similarity and its partition at the
+    figure's m."""
+    m = study.partition_figure_m()
+    return {
+        g: [[study.similarity_file(g), study.partition_file(g, m)]]
+        for g in study.measured_groupings()
+    }
+
+
 def all_runs(study: Study) -> Files:
     """Every enabled experiment, labelled '<experiment>:<key>' (the findings, in-text numbers)."""
     out = {f"family:{k}": v for k, v in _families(study).items()}
@@ -212,6 +242,17 @@ def all_runs(study: Study) -> Files:
     if study.enabled("telemetry"):
         out["telemetry:records"] = telemetry_runs(study)["records"]
         out["telemetry:telemetry"] = telemetry_runs(study)["telemetry"]
+    for kind, experiment, instances in (
+        ("warm", "warm_start", study.warm_groups),
+        ("equal", "equal_compute", study.equal_groups),
+    ):
+        if study.enabled(experiment):
+            out.update(
+                {
+                    f"{kind}:{g}/{m}": [records(i) for i in insts]
+                    for (g, m), insts in instances().items()
+                }
+            )
     return out
 
 
@@ -245,6 +286,21 @@ DENSE = (
     "Each curve is one child's validation accuracy after each of the last ``run.dense_last`` "
     "mini-batches; lighter colours are better ground-truth ranks, and a diamond marks the child "
     "trained at that mini-batch."
+)
+
+TRADEOFF = (
+    "Which sharing for which budget (beyond the paper): every strategy's GT-Tau-Mean-k (k = "
+    "``window``) with its 95 % bootstrap interval over instances, T1R and T3R of the final "
+    "rank, against the device-hours one instance costs (nas.plan's cost model); ``pareto``: "
+    "no other strategy costs as little and ranks better."
+)
+TRADEOFF_NOTES = (
+    "Strategies: ``share-all``; ``groups:<grouping>/<m>`` (random, similar, and the measured "
+    "correlation and gradient groupings); ``warm:<grouping>/<m>``, groups warm-started from "
+    "share-all's snapshot (few-shot NAS); ``equal:<grouping>/<m>``, groups at share-all's "
+    "total steps; ``prefix:<epochs>/<k>``; ``ground_truth``, each seed against the mean of "
+    "the others. Hours come from ``throughput`` (the scale preset: CPU figures) and include "
+    "share-all's training up to the snapshot a warm start or measured partition reads."
 )
 
 # --------------------------------------------------------------------------- the registry
@@ -553,6 +609,45 @@ PRODUCTS: tuple[Product, ...] = (
         notes=(
             "``experiments.telemetry.children`` other children per mini-batch; the title gives "
             "Kendall tau between cosine and rank gain over the pairs drawn."
+        ),
+    ),
+    P(
+        "tradeoff",
+        "table",
+        needs=(),
+        runs=with_gt(tradeoff_runs),
+        build=products.tradeoff_table,
+        caption=TRADEOFF,
+        notes=TRADEOFF_NOTES,
+    ),
+    P(
+        "tradeoff",
+        "figure",
+        needs=(),
+        runs=with_gt(tradeoff_runs),
+        build=products.tradeoff_figure,
+        caption=TRADEOFF,
+        notes=TRADEOFF_NOTES + " Bars: the interval; the line joins the front.",
+    ),
+    P(
+        "interference_partition",
+        "figure",
+        needs=("interference",),
+        runs=partition_runs,
+        build=products.partition_figure,
+        caption=(
+            "Groupings from measured interference (beyond the paper): each measured similarity "
+            "between children, ordered by the groups of its balanced partition (lines: group "
+            "borders), at Figure 6's m when a measured grouping is trained at it, else the "
+            "largest such m."
+        ),
+        notes=(
+            "``correlation``: of the children's accuracy changes over the mini-batches before "
+            'the first "different seeds" instance\'s snapshot at the epoch '
+            "``experiments.interference.epoch``; "
+            "``gradient``: the cosine of their gradients on the shared weights at that snapshot. "
+            "Titles: the mean similarity within groups, for this partition and for the similar "
+            "(lexicographic) one."
         ),
     ),
     P(

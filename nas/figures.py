@@ -562,3 +562,85 @@ def draw_interference(inst: pd.DataFrame, telemetry: pd.DataFrame) -> Figure:
     ax.set_xlabel("Cosine of gradients (trained child, other child)")
     ax.set_ylabel("Rank gained by the other child")
     return fig
+
+
+# --------------------------------------------------------------------------- beyond: sharing
+
+KIND_STYLE = {  # the trade-off figure's marker and colour per kind of strategy
+    "share-all": ("o", "black"),
+    "groups": ("s", "tab:blue"),
+    "warm": ("^", "tab:orange"),
+    "equal": ("v", "tab:green"),
+    "prefix": ("D", "tab:purple"),
+    "ground_truth": ("*", "tab:red"),
+}
+
+
+def tradeoff(table: pd.DataFrame, ceiling: float | None, out: str | Path) -> list[Path]:
+    """The trade-off figure, written as PNG and PDF (see draw_tradeoff)."""
+    return _save(draw_tradeoff(table, ceiling), out)
+
+
+def draw_tradeoff(table: pd.DataFrame, ceiling: float | None = None) -> Figure:
+    """GT-Tau-Mean-k against device-hours per instance (log axis), one point per strategy of
+    nas.tradeoff's table with its interval; the Pareto front joined by a line."""
+    if table.empty:
+        raise ValueError("trade-off figure: no strategy to draw")
+    fig = _new_figure(8, 5.5, right=2.4)
+    ax = fig.subplots()
+    for kind, part in table.groupby("kind", sort=False):
+        marker, color = KIND_STYLE.get(str(kind), ("x", "grey"))
+        err = [part.gt_tau_mean - part.gt_tau_lo, part.gt_tau_hi - part.gt_tau_mean]
+        ax.errorbar(
+            part.device_hours, part.gt_tau_mean, yerr=err, fmt=marker, color=color,
+            label=str(kind), capsize=2, ms=6, lw=0.8,
+        )  # fmt: skip
+        for _, row in part.iterrows():
+            name = row.strategy.partition(":")[2] or row.strategy
+            ax.annotate(name, (row.device_hours, row.gt_tau_mean), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    front = table[table.pareto].sort_values("device_hours")
+    ax.plot(front.device_hours, front.gt_tau_mean, color="grey", lw=1.0, ls=":", label="front")
+    ceiling_line(ax, ceiling)
+    ax.set_xscale("log")
+    ax.set_xlabel("Device-hours per instance (plan's cost model)")
+    ax.set_ylabel("GT-Tau-Mean-k")
+    ax.set_title("Which sharing for which budget")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    return fig
+
+
+def partition(panels: dict[str, tuple[pd.DataFrame, list[list[str]]]], out: str | Path):
+    """The measured partitions figure, written as PNG and PDF (see draw_partition)."""
+    return _save(draw_partition(panels), out)
+
+
+def draw_partition(panels: dict[str, tuple[pd.DataFrame, list[list[str]]]]) -> Figure:
+    """Per measured grouping, its children x children similarity ordered by its partition's
+    groups, with the group borders; the title compares the mean similarity within groups with
+    that of the similar (lexicographic) partition of the same sizes."""
+    from nas.interference import within_similarity
+
+    if not panels:
+        raise ValueError("partition figure: no measured grouping to draw")
+    fig = _new_figure(5.2 * len(panels), 5.6, left=0.5, right=0.9, bottom=0.5, top=0.6)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (name, (matrix, groups)) in zip(axes, panels.items(), strict=True):
+        order = [c for g in groups for c in g]
+        size = len(groups[0])
+        lexicographic = sorted(order)
+        similar = [lexicographic[i : i + size] for i in range(0, len(order), size)]
+        image = ax.imshow(matrix.loc[order, order].to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+        for border in range(size, len(order), size):
+            ax.axhline(border - 0.5, color="black", lw=0.6)
+            ax.axvline(border - 0.5, color="black", lw=0.6)
+        ax.set_title(
+            f"{name}, m = {len(groups)}: within {within_similarity(matrix, groups):.2f}"
+            f" (similar {within_similarity(matrix, similar):.2f})",
+            fontsize=9,
+        )
+        ax.set_xticks([])
+        ax.set_yticks(range(0, len(order), size), [order[i] for i in range(0, len(order), size)])
+        ax.tick_params(labelsize=6)
+    fig.colorbar(image, ax=list(axes), shrink=0.8)
+    return fig

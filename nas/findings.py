@@ -49,6 +49,8 @@ class Runs:
     long: pd.DataFrame | None = None
     bn: dict[float, list[pd.DataFrame]] = field(default_factory=dict)
     sgd: dict[float, pd.DataFrame] = field(default_factory=dict)
+    warm: dict[tuple[str, int], list[pd.DataFrame]] = field(default_factory=dict)
+    equal: dict[tuple[str, int], list[pd.DataFrame]] = field(default_factory=dict)
     recalibration: list[pd.DataFrame] = field(default_factory=list)  # nas recalibrate's CSVs
     telemetry_records: pd.DataFrame | None = None  # the telemetry run's records
     telemetry: pd.DataFrame | None = None  # its telemetry.csv (nas.telemetry)
@@ -581,6 +583,106 @@ def _interference(runs: Runs) -> Evidence | None:
         if part["cosine"].nunique() > 1 and part["rank_gain"].nunique() > 1
     ]
     return Evidence(taus, stats.Claim(">", 0.0), "mini-batches")
+
+
+def _share_all(runs: Runs) -> list[pd.DataFrame]:
+    """The share-all instances (the "different seeds" family, or group sharing at m = 1)."""
+    if runs.families.get("different_seeds"):
+        return runs.families["different_seeds"]
+    return next((insts for (_, m), insts in runs.groups.items() if m == 1), [])
+
+
+def _paired_gains(
+    runs: Runs,
+    mine: dict[tuple[str, int], list[pd.DataFrame]],
+    base: dict[tuple[str, int], list[pd.DataFrame]],
+    keys: list[tuple[tuple[str, int], tuple[str, int]]],
+) -> list[float]:
+    """GT-Tau-Mean-k of mine[a] minus base[b], instance by instance, for each (a, b)."""
+    return [
+        _windowed(x, runs)[0] - _windowed(y, runs)[0]
+        for a, b in keys
+        for x, y in zip(mine[a], base[b], strict=False)
+    ]
+
+
+def _measured_beats_similar(grouping: str):
+    def compute(runs: Runs) -> Evidence | None:
+        keys = [
+            ((g, m), ("similar", m))
+            for g, m in sorted(runs.groups)
+            if g == grouping and m > 1 and ("similar", m) in runs.groups
+        ]
+        if not keys:
+            return None
+        gains = _paired_gains(runs, runs.groups, runs.groups, keys)
+        return Evidence(gains, stats.Claim(">", 0.0), "instances x m")
+
+    return compute
+
+
+for _grouping, _what in (
+    ("correlation", "the correlation of the children's accuracy changes"),
+    ("gradient", "the cosine of the children's gradients on the shared weights"),
+):
+    finding(
+        f"x_{_grouping}_grouping",
+        "beyond",
+        f"Grouping by measured interference ({_what}, a balanced partition) ranks better than "
+        "grouping by similarity at equal m: the gain is above 0.",
+        f"GT-Tau-Mean-k of {_grouping} groups minus similar groups, paired by instance, over "
+        "each m both are trained at (m > 1)",
+    )(_measured_beats_similar(_grouping))
+
+
+@finding(
+    "x_warm_start_keeps_gain",
+    "beyond",
+    "Groups warm-started from share-all's snapshot (few-shot NAS) rank about as well as groups "
+    f"trained from scratch at the same grouping and m: warm minus cold is above -{NO_RAISE}.",
+    "GT-Tau-Mean-k of warm-started groups minus the same groups from scratch, paired by "
+    "instance, over each (grouping, m) trained both ways",
+)
+def _warm_keeps(runs: Runs) -> Evidence | None:
+    keys = [(k, k) for k in sorted(runs.warm) if k in runs.groups]
+    if not keys:
+        return None
+    gains = _paired_gains(runs, runs.warm, runs.groups, keys)
+    return Evidence(gains, stats.Claim(">", -NO_RAISE), "instances x (grouping, m)")
+
+
+def _gain_over_share_all(runs: Runs, groups: dict[tuple[str, int], list[pd.DataFrame]]):
+    share = _share_all(runs)
+    if not groups or not share:
+        return None
+    keys = [(k, ("share", 1)) for k in sorted(groups) if k[1] > 1]
+    if not keys:
+        return None
+    gains = _paired_gains(runs, groups, {("share", 1): share}, keys)
+    return Evidence(gains, stats.Claim(">", 0.0), "instances x (grouping, m)")
+
+
+@finding(
+    "x_warm_start_beats_share_all",
+    "beyond",
+    "Warm-started groups rank better than the share-all run they start from: the gain is above 0.",
+    "GT-Tau-Mean-k of warm-started groups minus share-all's, paired by instance (the snapshot's "
+    "own), over each (grouping, m)",
+)
+def _warm_gain(runs: Runs) -> Evidence | None:
+    return _gain_over_share_all(runs, runs.warm)
+
+
+@finding(
+    "x_equal_compute_keeps_gain",
+    "beyond",
+    "Group sharing's gain is not just more compute: groups whose steps add up to share-all's "
+    "still rank better than share-all, the gain is above 0.",
+    "GT-Tau-Mean-k of equal-compute groups minus share-all's, paired by instance, over each "
+    "(grouping, m)",
+)
+def _equal_gain(runs: Runs) -> Evidence | None:
+    return _gain_over_share_all(runs, runs.equal)
 
 
 COLUMNS = [

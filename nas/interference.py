@@ -30,6 +30,7 @@ import torch
 
 from nas.checkpoint import load_checkpoint
 from nas.config import ConfigError, from_dict
+from nas.plan import MIN_CORRELATION_POINTS
 from nas.records import atomic_write_text, read_records
 from nas.searchspace import MEASURED_GROUPINGS
 
@@ -45,10 +46,11 @@ def correlation_similarity(records: pd.DataFrame, epoch: int) -> pd.DataFrame:
     """Children x children: the correlation of their accuracy changes over the "snapshot"
     points before epoch `epoch` (0 where a child's accuracy never changed)."""
     sub = records[(records.point_kind == "snapshot") & (records.epoch == epoch)]
-    if sub.step.nunique() < 3:
+    if sub.step.nunique() < MIN_CORRELATION_POINTS:
         raise ConfigError(
             f"correlation grouping: the run has {sub.step.nunique()} snapshot points before "
-            f"epoch {epoch}; it needs at least 3 (config finetune.before or window)"
+            f"epoch {epoch}; it needs at least {MIN_CORRELATION_POINTS} "
+            "(experiments.finetune.before)"
         )
     wide = sub.pivot_table(index="step", columns="child", values="accuracy").sort_index()
     changes = wide.diff().iloc[1:]

@@ -41,6 +41,7 @@ RUN_PATTERNS: dict[str, str] = {
 RESULTS = "results"  # the workflow's results folder (common.smk), which run configs name
 # Beyond the paper (nas.interference): measured partitions, one file per grouping and m
 INTERFERENCE = "interference"
+MIN_CORRELATION_POINTS = 3  # accuracy points a correlation of changes needs
 
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
     "different_seeds": ("fixed", "init"),
@@ -182,6 +183,12 @@ class Study:
     def measured_groupings(self) -> list[str]:
         """The measured groupings some experiment trains (each one interference job)."""
         return [g for g in MEASURED_GROUPINGS if self.partition_m(g)]
+
+    def partition_figure_m(self) -> int:
+        """The m whose measured partitions the figure draws: Figure 6's m when a measured
+        grouping is trained at it, else the largest such m."""
+        ms = sorted({m for g in self.measured_groupings() for m in self.partition_m(g)})
+        return self.figure_group_m() if self.figure_group_m() in ms else ms[-1]
 
     def similarity_file(self, grouping: str) -> str:
         return f"{INTERFERENCE}/{grouping}/similarity.csv"
@@ -567,6 +574,14 @@ class Study:
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""
+        if "correlation" in self.measured_groupings():
+            before = self.jobs[self.interference_source()].overrides.get("snapshot_dense", 0)
+            if before < MIN_CORRELATION_POINTS:
+                raise ConfigError(
+                    f"experiments.interference: the correlation grouping reads the mini-batches "
+                    f"evaluated before the snapshot, {before} here; it needs at least "
+                    f"{MIN_CORRELATION_POINTS} (experiments.finetune.before)"
+                )
         for job in self.all_jobs().values():
             try:
                 cfg = from_dict({**self.base, **job.overrides})
@@ -614,6 +629,22 @@ class Study:
         train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
         eval_s = images * _run_size(cfg) / float(tp["eval_child_images_per_s"])
         return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
+
+    def run_hours(self, records_file: str) -> float:
+        """Device-hours of the run whose records file (relative to results/) this is: its
+        job's, split among the seeds a packed job trains."""
+        path = records_file.removesuffix("/records.csv")
+        if "/runs/" in path:  # under some results folder
+            path = path[path.rindex("/runs/") + 1 :]
+        path = path.removeprefix("runs/")
+        job = self.jobs[self.member_of.get(path, path)]
+        return self.job_cost_hours(job, *self.sizes()) / (_count(job.seeds) if job.seeds else 1)
+
+    def share_hours_until(self, epoch: int) -> float:
+        """Training device-hours of a "different seeds" instance up to `epoch`: what a warm
+        start or a measured partition spends before it can begin."""
+        train, _ = self.job_cost_parts(self.jobs[self.interference_source()], *self.sizes())
+        return train * epoch / self.epochs
 
     def experiment_jobs(self) -> dict[str, list[str]]:
         """Job paths each enabled experiment needs (a job may serve several experiments)."""

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from nas import (
@@ -28,6 +29,7 @@ from nas import (
     rankstats,
     recalibrate,
     reference,
+    tradeoff,
 )
 from nas.records import atomic_write_text
 from nas.searchspace import partition
@@ -159,6 +161,45 @@ def recalibration_table(src: Inputs) -> pd.DataFrame:
     return recalibrate.recalibration_table(instances, src.gt)
 
 
+def _tradeoff(src: Inputs) -> pd.DataFrame:
+    from nas.plan import Study
+
+    study = Study(src.config)
+    labels = src.labels()
+    hours = {label: tradeoff.instance_hours(study, label, src.files[label]) for label in labels}
+    finals = src.gt_finals()
+    if finals:
+        hours[tradeoff.GROUND_TRUTH] = float(
+            np.mean([sum(map(study.run_hours, inst)) for inst in src.files[GROUND_TRUTH]])
+        )
+    runs = {label: src.load(label) for label in labels}
+    return tradeoff.tradeoff_table(runs, src.gt, src.window, hours, finals)
+
+
+def tradeoff_table(src: Inputs) -> pd.DataFrame:
+    table = _tradeoff(src)
+    ceiling = src.ceiling()
+    if ceiling is not None:
+        table.insert(len(table.columns) - 1, "gt_ceiling", ceiling)
+    return table
+
+
+def tradeoff_figure(src: Inputs, stem: Path) -> Any:
+    return figures.tradeoff(_tradeoff(src), src.ceiling(), stem)
+
+
+def partition_figure(src: Inputs, stem: Path) -> Any:
+    from nas import interference
+
+    panels = {}
+    for grouping, [[similarity, groups]] in src.files.items():
+        panels[grouping] = (
+            interference.read_similarity(similarity),
+            interference.read_partition(groups),
+        )
+    return figures.partition(panels, stem)
+
+
 def intext_table(src: Inputs) -> pd.DataFrame:
     """The paper's in-text numbers: their printed values are columns of their own."""
     return intext.table(findings_runs(src))
@@ -285,6 +326,9 @@ def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
     elif kind == "groups":
         grouping, m = _split_key(key)
         runs.groups[(grouping, int(m))] = src.load(label)
+    elif kind in ("warm", "equal"):
+        grouping, m = _split_key(key)
+        getattr(runs, kind)[(grouping, int(m))] = src.load(label)
     elif kind == "prefix":
         epochs, k = _split_key(key)
         runs.prefix[(int(epochs), int(k))] = src.load(label)

@@ -1,0 +1,121 @@
+"""Which sharing for which budget (beyond the paper): every strategy's ranking quality against
+what one instance of it costs, and the Pareto front of the two.
+
+A row is a strategy of the study: share-all, group sharing per grouping and m (random,
+similar, and the measured groupings of nas.interference), warm-started groups, groups at
+equal compute, prefix sharing per run length and k, and the ground truth (every child trained
+alone). Its quality is GT-Tau-Mean-k over the last `window` mini-batches (mean over instances,
+95 % bootstrap interval) with T1R and T3R of the final epoch's rank; the ground truth's is
+each seed against the mean of the other seeds (leave one out), as it has no reference of its
+own. Its cost is the device-hours of one instance from the plan's cost model (nas.plan, the
+configured throughput), so a study planned for a GPU reads GPU-hours; a strategy that reads a
+share-all snapshot (a warm start, a measured partition) also pays share-all's training up to
+that epoch. A row is on the front when no other row costs as little or less and ranks better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nas import analysis, metrics, rankstats
+from nas.plan import Study
+from nas.searchspace import MEASURED_GROUPINGS
+
+SHARE_ALL = "share-all"
+GROUND_TRUTH = "ground_truth"
+KINDS = ("groups", "warm", "equal", "prefix")  # label prefixes "<kind>:<a>/<b>"
+COLUMNS = ["strategy", "kind", "grouping", "m", "k", "epochs", "gt_tau_mean", "gt_tau_lo"]
+COLUMNS += ["gt_tau_hi", "t1r_mean", "t3r_mean", "device_hours", "pareto", "n"]
+
+
+def describe(label: str) -> dict:
+    """The columns a label names: kind, grouping, m, k, epochs (empty where not applicable)."""
+    row = {"kind": label, "grouping": "", "m": np.nan, "k": np.nan, "epochs": np.nan}
+    kind, _, rest = label.partition(":")
+    if kind not in KINDS:
+        return row
+    a, _, b = rest.partition("/")
+    if kind == "prefix":
+        return {**row, "kind": kind, "epochs": int(a), "k": int(b)}
+    return {**row, "kind": kind, "grouping": a, "m": int(b)}
+
+
+def instance_scores(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, int, int]:
+    """GT-Tau-Mean-k over the window, and T1R and T3R of the final epoch's rank."""
+    matrix = analysis.dense_matrix(inst)
+    tau = metrics.windowed_gt_tau(matrix, analysis._gt_acc(gt, matrix.columns), window)[0]
+    _, t1, t3 = analysis.tau_tnr(analysis.final_accuracy(inst), gt)
+    return float(tau), int(t1), int(t3)
+
+
+def leave_one_out_scores(finals: Sequence[pd.Series]) -> list[tuple[float, int, int]]:
+    """Each ground-truth seed's GT-Tau, T1R and T3R against the mean of the other seeds."""
+    out = []
+    for i, acc in enumerate(finals):
+        others = pd.concat([f for j, f in enumerate(finals) if j != i], axis=1).mean(axis=1)
+        ref = pd.DataFrame({"acc_mean": others, "rank": metrics.ranks_from_accuracy(others)})
+        out.append(analysis.tau_tnr(acc, ref))
+    return out
+
+
+def pareto_front(costs: Sequence[float], quality: Sequence[float]) -> list[bool]:
+    """Whether each row is undominated: no other row costs no more and ranks better (or
+    costs less and ranks as well)."""
+    c, q = np.asarray(costs, float), np.asarray(quality, float)
+    out = []
+    for i in range(len(c)):
+        dominated = ((c <= c[i]) & (q > q[i])) | ((c < c[i]) & (q >= q[i]))
+        out.append(bool(np.isfinite(q[i]) and not dominated.any()))
+    return out
+
+
+def instance_hours(study: Study, label: str, instances: Sequence[Sequence[str]]) -> float:
+    """Mean device-hours of one instance (its runs' jobs, a packed job's split among its
+    seeds), plus share-all's training up to the snapshot a warm start or measured partition
+    reads."""
+    hours = float(np.mean([sum(study.run_hours(f) for f in inst) for inst in instances]))
+    info = describe(label)
+    if info["kind"] == "warm":
+        hours += study.share_hours_until(study.warm_epoch())
+    elif info["grouping"] in MEASURED_GROUPINGS:
+        hours += study.share_hours_until(study.interference_epoch())
+    return hours
+
+
+def tradeoff_table(
+    runs: dict[str, list[pd.DataFrame]],
+    gt: pd.DataFrame,
+    window: int,
+    hours: dict[str, float],
+    gt_finals: Sequence[pd.Series] | None = None,
+) -> pd.DataFrame:
+    """One row per strategy label of `runs` (and the ground truth, given two or more seeds),
+    cheapest first; COLUMNS."""
+    gt = analysis.as_gt(gt)
+    scored = {
+        label: [instance_scores(i, gt, window) for i in insts] for label, insts in runs.items()
+    }
+    if gt_finals is not None and len(gt_finals) > 1 and GROUND_TRUTH in hours:
+        scored[GROUND_TRUTH] = leave_one_out_scores(gt_finals)
+    rows = []
+    for label, scores in scored.items():
+        taus, t1s, t3s = zip(*scores, strict=True)
+        rows.append(
+            {
+                "strategy": label,
+                **describe(label),
+                "gt_tau_mean": float(np.mean(taus)),
+                **rankstats.interval(taus, "gt_tau"),
+                "t1r_mean": float(np.mean(t1s)),
+                "t3r_mean": float(np.mean(t3s)),
+                "device_hours": hours[label],
+                "n": len(scores),
+            }
+        )
+    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "pareto"])
+    out.insert(len(out.columns) - 1, "pareto", pareto_front(out.device_hours, out.gt_tau_mean))
+    out = out.sort_values(["device_hours", "strategy"], kind="stable", ignore_index=True)
+    return out.astype({"n": int})
