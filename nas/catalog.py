@@ -632,7 +632,7 @@ PRODUCTS: tuple[Product, ...] = (
     P(
         "interference_partition",
         "figure",
-        needs=("interference",),
+        needs=("groups", "interference"),
         runs=partition_runs,
         build=products.partition_figure,
         caption=(

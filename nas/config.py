@@ -306,7 +306,7 @@ def _check_warm_start(cfg: RunConfig) -> None:
     )
     early = [e for e in cfg.snapshot_epochs if e <= cfg.warm_epoch]
     _check(not early, "snapshot_epochs", f"epochs {early} are before the warm start's epoch")
-    if cfg.eval_epochs not in ("all", "last"):
+    if isinstance(cfg.eval_epochs, list):
         early = [e for e in cfg.eval_epochs if e <= cfg.warm_epoch]
         _check(not early, "eval_epochs", f"epochs {early} are before the warm start's epoch")
 

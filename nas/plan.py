@@ -207,9 +207,10 @@ class Study:
         """Every m a measured grouping is trained at (Table 3a rows, warm starts, equal
         compute), for its interference job; m = 1 and m = all children need no file."""
         ms = set()
-        for name, key in (("groups", "interference"), ("warm_start", ""), ("equal_compute", "")):
-            section = self.exp[key or name]
-            if self.enabled(key or name) and grouping in section["grouping"]:
+        for name in ("interference", "warm_start", "equal_compute"):
+            section, on = self.exp[name], self.enabled(name)
+            on = on and (name != "interference" or self.enabled("groups"))  # Table 3a's rows
+            if on and grouping in section["grouping"]:
                 ms |= {int(m) for m in section["m"]}
         return sorted(m for m in ms if 1 < m < self.n_children)
 
@@ -549,11 +550,6 @@ class Study:
             if self.enabled(name):
                 fn()
         if self.enabled("interference"):
-            if not self.enabled("groups"):
-                raise ConfigError(
-                    "experiments.interference: needs experiments.groups on (its groupings are "
-                    "rows of Table 3a)"
-                )
             self.interference_source()
         if self.finetune_epochs():
             self.finetune_source()

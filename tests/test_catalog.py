@@ -43,8 +43,14 @@ def test_each_product_is_one_entry_with_a_caption_and_outputs_of_its_kind():
         "recalibration",
         "prefix_curve",
         "strategies",
+        "tradeoff",
     }
-    assert figures == {f"figure{n}" for n in range(2, 10)} | {"prefix_curve", "interference"}
+    assert figures == {f"figure{n}" for n in range(2, 10)} | {
+        "prefix_curve",
+        "interference",
+        "interference_partition",
+        "tradeoff",
+    }
     assert catalog.lookup("section", "findings").outputs() == ["findings.csv", "findings.md"]
     assert catalog.lookup("table", "table3b").outputs() == [
         "tables/table3b.csv",
@@ -81,7 +87,7 @@ WITH_EXTRA = _config(
 
 def test_the_full_study_makes_every_product():
     assert len(catalog.enabled(Study(WITH_EXTRA))) == len(catalog.PRODUCTS)
-    extra = {("table", "strategies"), ("figure", "interference")}
+    extra = {("table", "strategies"), ("figure", "interference")}  # off in the paper's config
     assert _names(WITH_EXTRA) - _names(FULL) == extra
 
 
@@ -107,10 +113,12 @@ def test_the_papers_ground_truth_removes_table5_only():
 
 def test_every_input_is_a_jobs_records_or_a_finetuning_output():
     """A product reads only runs the Study trains (or the finetuning's and the BN
-    recalibration's outputs, of runs it trains), and reading them adds no job."""
+    recalibration's outputs, of runs it trains, and measured partitions of groupings it
+    trains), and reading them adds no job."""
     study = Study(FULL)
     jobs = set(study.all_jobs())
     members = set(study.member_of)
+    measured = study.measured_groupings()
     for product in catalog.enabled(study):
         runs = product.runs(study)
         assert runs and all(runs.values()) or product.name in ("table1", "table2", "figure2")
@@ -125,6 +133,7 @@ def test_every_input_is_a_jobs_records_or_a_finetuning_output():
                         or run in members
                         or f.startswith("finetune/")
                         or recalibrated in study.recalibration_sources()
+                        or f.split("/")[:2] in [["interference", g] for g in measured]
                     ), f
     assert set(study.jobs) == jobs
 

@@ -31,7 +31,9 @@ def test_full_config_counts_match_the_readme_formula():
     # unique jobs: 3 families + GT + groups (m = 1 and 64 reuse runs) + prefix + long + bn + sgd
     groups = 2 * sum(-(-m // gpj) for m in (2, 4, 8, 16, 32))
     expected = 3 * n + 8 + groups + 5 * 2 * n + 1 + 2 * 3 + 1
-    assert rows["total (unique jobs)"]["jobs"] == expected == 164
+    # beyond the paper: 2 measured groupings, 2 warm-started, 1 at equal compute, m = 2..32
+    expected += 5 * groups // 2
+    assert rows["total (unique jobs)"]["jobs"] == expected == 209
 
 
 def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
@@ -172,3 +174,49 @@ def test_telemetry_goes_on_the_first_instance_and_asks_at_most_the_other_childre
     config["run"]["n_nodes"] = 1  # 4 children: 3 others at most
     assert Study(with_defaults(config)).jobs[first].overrides["telemetry_children"] == 3
     assert Study(with_defaults(FULL)).telemetry_run() is None  # off in the paper's config
+
+
+def test_sharing_experiments_beyond_the_paper_read_their_inputs_and_cost_less():
+    """Measured groupings read their partition file, warm starts each seed's share-all
+    snapshot and begin at its epoch, equal-compute groups train 1/m of each epoch; the plan
+    prices a warm start at the remaining epochs and equal compute at about share-all."""
+    study = Study(FULL)
+    jobs = study.all_jobs()
+    [corr] = study.job_paths(study.groups()[("correlation", 8)])
+    assert jobs[corr].partition == "interference/correlation/m8.csv"
+    assert jobs[corr].overrides["grouping"] == "correlation"
+    [warm] = study.job_paths(study.warm_groups()[("similar", 8)])
+    assert jobs[warm].overrides["warm_epoch"] == 100 and not jobs[warm].partition
+    assert jobs[warm].snapshots == tuple(
+        f"snapshots/share/e200/fixed/base/init{s}_ord0/epoch100.pt" for s in range(10)
+    )
+    assert "{seed}" in jobs[warm].overrides["warm_start"]
+    [equal] = study.job_paths(study.equal_groups()[("similar", 8)])
+    assert jobs[equal].overrides["step_share"] == 8 and "/steps25/" in equal  # ceil(196 / 8)
+    n_train, n_val = study.sizes()
+    cost = {p: study.job_cost_parts(jobs[p], n_train, n_val)[0] for p in (corr, warm, equal)}
+    [share] = study.family("different_seeds")[:1]
+    share_train = study.job_cost_parts(jobs[share], n_train, n_val)[0]
+    assert cost[warm] == pytest.approx(cost[corr] / 2)  # 100 of 200 epochs
+    assert cost[equal] == pytest.approx(10 * share_train * 8 * 25 / 196)  # 10 packed seeds
+    rows = _rows(FULL)
+    assert {"groups_gradient_m32", "warm_start_correlation_m2", "equal_compute_similar_m16"} <= set(
+        rows
+    )
+
+
+def test_measured_groupings_need_points_before_the_snapshot():
+    config = copy.deepcopy(FULL)
+    config["experiments"]["finetune"]["before"] = 2
+    with pytest.raises(ConfigError, match="experiments.interference: the correlation grouping"):
+        Study(config).validate()
+    config["experiments"]["interference"]["grouping"] = ["gradient"]
+    config["experiments"]["warm_start"]["grouping"] = ["similar"]
+    Study(config).validate()  # the gradient reads the snapshot only
+
+
+def test_a_warm_start_or_interference_epoch_outside_the_run_is_refused():
+    config = copy.deepcopy(FULL)
+    config["experiments"]["warm_start"]["epoch"] = 200
+    with pytest.raises(ConfigError, match="experiments.warm_start.epoch"):
+        Study(config)

@@ -37,12 +37,18 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     # README formula, tests/test_plan.py: 138 single trainings + 26 seed-packed jobs
     # one rule per kind of run (nas.plan.RUN_PATTERNS)
     assert counts["train_prefix"] == 100 and counts["train_share"] == 38
-    assert counts["train_groups_packed"] == 18 and counts["train_alone_packed"] == 8
+    assert counts["train_alone_packed"] == 8
+    # groups: random, similar and the 2 measured groupings at m = 2..32 (9 jobs each); beyond
+    # the paper, 2 warm-started groupings and 1 at equal compute
+    assert counts["train_groups_packed"] == 36
+    assert counts["train_warm_packed"] == 18 and counts["train_equal_packed"] == 9
+    assert counts["similarity"] == 2 and counts["partition"] == 2 * 5
     # Tables 1-5 (3a, 3b), the in-text numbers, the prefix curve, rank aggregation, BN
-    # recalibration; Figures 2-9, the prefix curve
-    assert counts["finetune"] == 2 and counts["table"] == 10 and counts["figure"] == 9
-    # the 10 seeds' final weights for BN recalibration, and the finetuning's epoch-100 snapshot
-    assert counts["recalibrate"] == 10 and counts["snapshot"] == 11
+    # recalibration, the trade-off; Figures 2-9, the prefix curve, the trade-off, the partitions
+    assert counts["finetune"] == 2 and counts["table"] == 11 and counts["figure"] == 11
+    # the 10 seeds' final weights for BN recalibration and epoch-100 snapshots (finetuning's,
+    # the measured partitions' and the warm starts')
+    assert counts["recalibrate"] == 10 and counts["snapshot"] == 20
     assert counts["download_cifar10"] == 1
 
 
@@ -58,11 +64,13 @@ def test_naming_one_table_builds_only_what_it_needs(repo):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     counts = _job_counts(out.stdout + out.stderr)
-    # groups: 2 groupings x 5 m in 2..32, the 3 instances seed-packed into one job each;
-    # 3 seed instances (m = 1, share-all: not packed); the 3 ground-truth seeds (m = 64), one
-    # packed job; nothing for prefix, finetune or the ablations
-    assert counts["train_groups_packed"] == 10 and counts["train_alone_packed"] == 1
-    assert counts["train_share"] == 3
+    # groups: 2 groupings x 5 m in 2..32 and 2 measured groupings x 2 m, the 3 instances
+    # seed-packed into one job each; 3 seed instances (m = 1, share-all: not packed); the 3
+    # ground-truth seeds (m = 64), one packed job; nothing for prefix, finetune or the
+    # ablations but what the measured partitions read (a correlation, a gradient, 2 m each)
+    assert counts["train_groups_packed"] == 14 and counts["train_alone_packed"] == 1
+    assert counts["train_share"] == 3 and counts["similarity"] == 2
+    assert counts["partition"] == 4 and counts["snapshot"] == 1
     assert counts["table"] == 1 and counts["ground_truth"] == 1
     assert "figure" not in counts and "finetune" not in counts
 
@@ -119,8 +127,11 @@ def test_reduced_quick_preset_end_to_end(repo):
     assert (ranked.t3r_mean <= ranked.t1r_mean).all()  # the best of 3 is as good as the top 1
     assert t2.loc["noise_ceiling", "gt_tau_mean"] == pytest.approx(t1.loc["noise_ceiling", "s_tau"])
     t3a = pd.read_csv(res / "tables/table3a.csv")
-    assert sorted(set(t3a.m)) == [1, 2, 16, 64] and set(t3a.grouping) == {"random", "similar"}
+    assert sorted(set(t3a.m)) == [1, 2, 16, 64]
+    assert set(t3a.grouping) == {"random", "similar", "correlation", "gradient"}
+    assert sorted(t3a[t3a.grouping == "gradient"].m) == [2, 16]  # experiments.interference.m
     assert t3a.mean64.between(-1, 1).all() and (t3a.std64 >= 0).all()
+    _check_sharing_products(res)
     t4 = pd.read_csv(res / "tables/table4.csv")
     assert len(t4) == 4 and t4.acc_mean.between(0, 1).all()
     recal = pd.read_csv(res / "tables/recalibration.csv")
@@ -149,6 +160,26 @@ def test_reduced_quick_preset_end_to_end(repo):
     assert (known.ci_low <= known.ci_high).all() and len(known) >= 10
     means = known[known.unit == "instances"]  # a mean lies inside its percentile interval
     assert ((means.ci_low <= means.ours + 1e-9) & (means.ours <= means.ci_high + 1e-9)).all()
+
+
+def _check_sharing_products(res: Path) -> None:
+    """Beyond the paper: measured partitions, the trade-off table and its figures."""
+    for grouping in ("correlation", "gradient"):
+        for m in (2, 16):
+            part = pd.read_csv(res / f"interference/{grouping}/m{m}.csv", dtype={"child": str})
+            assert len(part) == 64 and part.groupby("group").size().eq(64 // m).all()
+    trade = pd.read_csv(res / "tables/tradeoff.csv").set_index("strategy")
+    wanted = {"share-all", "groups:correlation/16", "warm:similar/16", "warm:correlation/16"}
+    assert wanted | {"equal:similar/4", "prefix:3/2", "ground_truth"} <= set(trade.index)
+    assert (trade.device_hours > 0).all() and trade.pareto.any()
+    assert trade.device_hours.is_monotonic_increasing
+    # a warm start pays share-all up to its epoch (1 of 2) and trains the other epoch
+    assert (
+        trade.loc["warm:similar/16", "device_hours"]
+        < trade.loc["groups:similar/16", "device_hours"]
+    )
+    for name in ("tradeoff", "interference_partition"):
+        assert (res / "figures" / f"{name}.png").stat().st_size > 1000
 
 
 def _check_fidelity_products(res: Path) -> None:
@@ -197,7 +228,15 @@ def test_config_strings_reach_the_shell_quoted(repo, tmp_path):
     out = _smk(repo, "-n", "-p", "--configfile", "config/quick.yaml", str(bad))
     assert out.returncode == 0, out.stderr[-3000:]
     commands = _shell_commands(out.stdout + out.stderr)
-    assert set(commands) == {"download", "train", "train-packed", "finetune", "recalibrate"}
+    assert set(commands) == {
+        "download",
+        "train",
+        "train-packed",
+        "finetune",
+        "recalibrate",
+        "interference",
+        "partition",
+    }
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "nas").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$NAS_ARGV"\n')
@@ -210,7 +249,10 @@ def test_config_strings_reach_the_shell_quoted(repo, tmp_path):
         done = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True)
         assert not marker.exists(), f"{name}: {cmd}"
         args = argv.read_text().splitlines() if argv.exists() else []
-        assert done.returncode == 0 and (root in args or f"data_root={root}" in args), cmd
+        reads_data = name not in ("interference", "partition")  # they read results/ only
+        assert done.returncode == 0 and (
+            not reads_data or root in args or f"data_root={root}" in args
+        ), cmd
 
 
 @pytest.mark.parametrize("key", ["device", "validation", "grad_clear", "eval_epochs"])

@@ -1,0 +1,57 @@
+"""The trade-off table: Pareto front, leave-one-out ground truth and rows on synthetic runs
+whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nas import tradeoff
+from tests.test_figures import CHILDREN, GT, GT_FRAC, instance
+
+
+def test_pareto_front_keeps_the_undominated_rows():
+    costs = [1.0, 2.0, 2.0, 3.0, 4.0, 0.5]
+    quality = [0.3, 0.5, 0.4, 0.5, 0.7, float("nan")]
+    assert tradeoff.pareto_front(costs, quality) == [True, True, False, False, True, False]
+
+
+def test_labels_name_their_columns():
+    warm = tradeoff.describe("warm:correlation/8")
+    assert (warm["kind"], warm["grouping"], warm["m"]) == ("warm", "correlation", 8)
+    assert np.isnan(warm["k"]) and np.isnan(warm["epochs"])
+    prefix = tradeoff.describe("prefix:36/2")
+    assert (prefix["kind"], prefix["epochs"], prefix["k"]) == ("prefix", 36, 2)
+    assert tradeoff.describe("share-all")["kind"] == "share-all"
+
+
+def test_leave_one_out_of_identical_seeds_is_perfect():
+    acc = pd.Series(GT_FRAC, index=CHILDREN)
+    scores = tradeoff.leave_one_out_scores([acc, acc, acc])
+    assert [s[0] for s in scores] == pytest.approx([1.0] * 3)
+    assert all(s[1] == 1 for s in scores)
+
+
+def test_table_orders_by_cost_and_marks_the_front():
+    """A noisy strategy that costs more than a clean one is off the front."""
+    runs = {
+        "share-all": [instance(s) for s in range(3)],
+        "groups:similar/8": [instance(s + 10) for s in range(3)],
+    }
+    noisy = []
+    for s in range(3):
+        inst = instance(s + 20)
+        rng = np.random.default_rng(s)
+        inst["accuracy"] = rng.uniform(0.1, 0.9, len(inst))  # ranks unrelated to the truth
+        noisy.append(inst)
+    runs["equal:similar/8"] = noisy
+    hours = {"share-all": 1.0, "groups:similar/8": 0.5, "equal:similar/8": 2.0}
+    table = tradeoff.tradeoff_table(runs, GT, window=4, hours=hours)
+    assert list(table.strategy) == ["groups:similar/8", "share-all", "equal:similar/8"]
+    assert table.set_index("strategy").loc["equal:similar/8", "pareto"] == False  # noqa: E712
+    assert table.set_index("strategy").loc["groups:similar/8", "pareto"] == True  # noqa: E712
+    assert (table.gt_tau_lo <= table.gt_tau_mean + 1e-12).all()
+    assert (table.gt_tau_mean <= table.gt_tau_hi + 1e-12).all()
+    assert table.loc[0, "gt_tau_mean"] > 0.4 > 0.2 > table.loc[2, "gt_tau_mean"]
+    assert list(table.n) == [3, 3, 3] and table.loc[0, "m"] == 8
