@@ -250,12 +250,20 @@ class Study:
 
     def group_instance(self, grouping: str, m: int, init: int) -> list[str]:
         """Job paths whose records together form one instance of m groups."""
+        grouping = self._as_partition(grouping, m)
         if m == 1:
             return [self.share("fixed", init, 0)]
         if m == self.n_children and self.gt_epochs() == self.epochs:
             return self.alone_instance(init)
         values = {"epochs": self.epochs, "grouping": grouping, "m": m}
         return self._packed("groups", values, m, init, self.n, self._group_over(grouping, m))
+
+    def _as_partition(self, grouping: str, m: int) -> str:
+        """A measured grouping into one group or into singletons is the only partition of
+        that size: the similar one (the same jobs, no partition file)."""
+        return (
+            "similar" if grouping in MEASURED_GROUPINGS and m in (1, self.n_children) else grouping
+        )
 
     def _group_over(self, grouping: str, m: int) -> dict[str, Any]:
         return {
@@ -272,7 +280,7 @@ class Study:
         share-all run itself (tests/test_warm_equal.py: the same records)."""
         if m == 1:
             return [self.share("fixed", init, 0)]
-        epoch = self.warm_epoch()
+        grouping, epoch = self._as_partition(grouping, m), self.warm_epoch()
         for s in range(self.n):
             self.share("fixed", s, 0)  # the snapshots' runs
         template = self.snapshot_file(self._share_path(seed="{seed}"), epoch)
@@ -289,6 +297,7 @@ class Study:
         up): the groups together take share-all's steps. m = 1 is share-all."""
         if m == 1:
             return [self.share("fixed", init, 0)]
+        grouping = self._as_partition(grouping, m)
         over = {**self._group_over(grouping, m), "step_share": m}
         steps = from_dict({**self.base, "step_share": m}).steps_per_epoch(self.sizes()[0])
         values = {"epochs": self.epochs, "steps": steps, "grouping": grouping, "m": m}
@@ -570,6 +579,15 @@ class Study:
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""
+        if (
+            self.enabled("interference")
+            and self.enabled("groups")
+            and not self.measured_groupings()
+        ):
+            raise ConfigError(
+                "experiments.interference: no m strictly between 1 and the number of children "
+                f"({self.n_children}); those partitions are the similar ones, nothing to measure"
+            )
         if "correlation" in self.measured_groupings():
             before = self.jobs[self.interference_source()].overrides.get("snapshot_dense", 0)
             if before < MIN_CORRELATION_POINTS:

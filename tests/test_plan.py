@@ -220,3 +220,15 @@ def test_a_warm_start_or_interference_epoch_outside_the_run_is_refused():
     config["experiments"]["warm_start"]["epoch"] = 200
     with pytest.raises(ConfigError, match="experiments.warm_start.epoch"):
         Study(config)
+
+
+def test_a_measured_grouping_into_singletons_is_the_similar_one():
+    config = copy.deepcopy(FULL)
+    config["experiments"]["interference"]["m"] = [64]
+    study = Study(config)
+    assert study.groups()[("gradient", 64)] == study.groups()[("similar", 64)]
+    assert study.partition_m("gradient") == []  # no file: interference.m is all children
+    assert study.partition_m("correlation") == [2, 4, 8, 16, 32]  # the warm starts'
+    config["experiments"]["warm_start"]["grouping"] = ["similar"]
+    with pytest.raises(ConfigError, match="nothing to measure"):
+        Study(config).validate()
