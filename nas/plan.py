@@ -94,6 +94,7 @@ class Study:
         self._planning = True
         self._plan()
         self._planning = False
+        self._waits: dict[str, float] | None = None  # downstream_hours, once asked
 
     # -- job factories -------------------------------------------------------------------
     def _path(self, pattern: str, **values: Any) -> str:
@@ -659,6 +660,22 @@ class Study:
         start or a measured partition spends before it can begin."""
         train, _ = self.job_cost_parts(self.jobs[self.interference_source()], *self.sizes())
         return train * epoch / self.epochs
+
+    def downstream_hours(self, path: str) -> float:
+        """The longest estimated training job that waits for job `path` (a warm start reads
+        its snapshot, a measured grouping its records or snapshot), for the critical path:
+        a run that starts such a chain is scheduled as if it were that long, so the chain does
+        not end the study with one core busy and the others idle."""
+        if self._waits is None:
+            sizes, waits = self.sizes(), {}
+            for job in self.jobs.values():
+                sources = [s.removeprefix("snapshots/").rsplit("/", 1)[0] for s in job.snapshots]
+                sources += [self.interference_source()] if job.partition else []
+                cost = self.job_cost_hours(job, *sizes)
+                for source in sources:
+                    waits[source] = max(waits.get(source, 0.0), cost)
+            self._waits = waits
+        return self._waits.get(path, 0.0)
 
     def experiment_jobs(self) -> dict[str, list[str]]:
         """Job paths each enabled experiment needs (a job may serve several experiments)."""

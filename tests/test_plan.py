@@ -232,3 +232,21 @@ def test_a_measured_grouping_into_singletons_is_the_similar_one():
     config["experiments"]["warm_start"]["grouping"] = ["similar"]
     with pytest.raises(ConfigError, match="nothing to measure"):
         Study(config).validate()
+
+
+def test_runs_that_start_a_chain_are_scheduled_as_long_as_the_chain():
+    """A share-all instance whose snapshot warm starts read (and the first, whose records
+    the measured groupings read) counts the longest job waiting for it; others none."""
+    study = Study(FULL)
+    first, second = study.family("different_seeds")[:2]
+
+    def cost(job):
+        return study.job_cost_hours(job, *study.sizes())
+
+    warm = [j for j in study.jobs.values() if j.kind == "warm"]
+    measured = [j for j in study.jobs.values() if j.partition]
+    assert len(warm) == 18 and len(measured) == 18 + 9  # measured groups, warm correlation
+    assert study.downstream_hours(second) == pytest.approx(max(map(cost, warm)))
+    assert study.downstream_hours(first) == pytest.approx(max(map(cost, warm + measured)))
+    assert study.downstream_hours(first) > study.downstream_hours(second)  # cold groups: longer
+    assert study.downstream_hours(study.family("different_orders")[0]) == 0.0

@@ -137,8 +137,10 @@ def job_hours(wildcards):
 
 
 def job_priority(wildcards):
-    """Longest jobs first (estimated seconds), so a long one does not start last and run alone."""
-    return int(job_hours(wildcards) * 3600)
+    """Longest chains first (estimated seconds of the job and of the longest training job
+    that waits for it), so a long one does not start last and run alone."""
+    path = job_of(wildcards).path
+    return int((job_hours(wildcards) + STUDY.downstream_hours(path)) * 3600)
 
 
 def job_runtime(wildcards, attempt):
