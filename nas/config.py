@@ -356,6 +356,9 @@ def from_dict(values: dict[str, Any]) -> RunConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; known keys: {sorted(known)}")
+    # a text key that is off when empty (partition, warm_start): `--set warm_start=` is off
+    empty = {f.name for f in dataclasses.fields(RunConfig) if f.default == ""}
+    values = {k: "" if k in empty and v is None else v for k, v in values.items()}
     return validate(RunConfig(**values))
 
 

@@ -141,3 +141,11 @@ def test_measured_partition_is_checked_and_names_the_groups():
         tiny_config(sharing="groups", m=4, grouping="correlation", partition=bad)
     with pytest.raises(ValueError, match="measured"):
         tiny_config(sharing="groups", m=4, grouping="gradient").run_children()
+
+
+def test_an_empty_text_override_is_off():
+    """`--set warm_start=` (YAML null) switches a text key off, as its default "" does."""
+    from nas.config import load_config
+
+    cfg = load_config(None, ["dataset=digits", "warm_start=", "partition="])
+    assert cfg.warm_start == "" and cfg.partition == "" and cfg.warm_epoch == 0
