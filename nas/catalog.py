@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from nas import analysis, products
 from nas.config import from_dict
-from nas.plan import FAMILIES, INTERFERENCE, Study
+from nas.plan import FAMILIES, Study
 from nas.studyconfig import fill_defaults
 
 Files = dict[str, list[list[str]]]
@@ -34,7 +34,6 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
 RECALIBRATION = "recalibration"  # results/recalibration/<share-all run>.csv: BN recalibration
 TELEMETRY = "telemetry"  # results/telemetry/<share-all run>.csv: interference telemetry
-INTERFERENCE = INTERFERENCE  # results/interference/<grouping>/: similarity, partitions
 SHARE_ALL = "share-all"  # the strategies table's reference row
 
 

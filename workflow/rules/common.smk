@@ -7,7 +7,7 @@ import shlex
 from snakemake.utils import validate
 
 from nas import catalog
-from nas.plan import RESULTS, RUN_PATTERNS, Study
+from nas.plan import INTERFERENCE as INTERFERENCE_FOLDER, RESULTS, RUN_PATTERNS, Study
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
@@ -21,7 +21,7 @@ FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
 SNAPSHOTS = f"{RESULTS}/snapshots"
 RECALIBRATION = f"{RESULTS}/{catalog.RECALIBRATION}"
 TELEMETRY = f"{RESULTS}/{catalog.TELEMETRY}"
-INTERFERENCE = f"{RESULTS}/{catalog.INTERFERENCE}"
+INTERFERENCE = f"{RESULTS}/{INTERFERENCE_FOLDER}"
 
 
 def _alternatives(paths):
