@@ -16,7 +16,13 @@ import yaml
 
 from nas.data import DATASETS, VALIDATIONS, Split
 from nas.evaluate import ENGINES
-from nas.searchspace import GROUPINGS, MEASURED_GROUPINGS, PAPER_OPS, SearchSpace
+from nas.searchspace import (
+    GROUPINGS,
+    MEASURED_GROUPINGS,
+    PAPER_OPS,
+    SearchSpace,
+    parse_partition,
+)
 from nas.sharing import STRATEGIES, strategy_of
 
 ORDERS = ("fixed", "shuffled", "reshuffled")
@@ -326,11 +332,6 @@ def _check_partition(cfg: RunConfig, children: list[str]) -> None:
         "partition",
         f"must have m={cfg.m} groups of equal size, got sizes {[len(g) for g in groups]}",
     )
-
-
-def parse_partition(text: str) -> list[list[str]]:
-    """Config key `partition`'s text as groups of children ("a,b;c,d" -> [[a, b], [c, d]])."""
-    return [[c.strip() for c in g.split(",") if c.strip()] for g in text.split(";")]
 
 
 def check_dense_window(cfg: RunConfig, steps_per_epoch: int) -> None:

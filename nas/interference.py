@@ -195,7 +195,7 @@ def read_partition(path: str | Path) -> list[list[str]]:
 
 
 def partition_text(groups: list[list[str]]) -> str:
-    """The run config's `partition` value (nas.config.parse_partition reads it)."""
+    """The run config's `partition` value (nas.searchspace.parse_partition reads it)."""
     return ";".join(",".join(g) for g in groups)
 
 

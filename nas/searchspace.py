@@ -61,6 +61,12 @@ class SearchSpace:
         return [self.ops[int(c) - 1] for c in child]
 
 
+def parse_partition(text: str) -> list[list[str]]:
+    """A measured partition as the run config holds it (key `partition`): groups separated
+    by ";", children by "," ("a,b;c,d" -> [[a, b], [c, d]])."""
+    return [[c.strip() for c in g.split(",") if c.strip()] for g in text.split(";")]
+
+
 def partition(children: list[str], m: int, grouping: str, seed: int = 42) -> list[list[str]]:
     """Split children into m equal groups; each group keeps lexicographic order.
 

@@ -5,14 +5,12 @@ m = the number of children is each child trained alone (the ground truth). A mea
 
 from __future__ import annotations
 
-from nas.searchspace import partition
+from nas.searchspace import parse_partition, partition
 
 
 class Groups:
     def run_children(self, cfg) -> list[str]:
         if cfg.partition:
-            from nas.config import parse_partition
-
             return sorted(parse_partition(cfg.partition)[cfg.group])
         return partition(cfg.space.children, cfg.m, cfg.grouping, cfg.partition_seed)[cfg.group]
 
