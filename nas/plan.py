@@ -474,19 +474,17 @@ class Study:
         }
 
     def warm_groups(self) -> dict[tuple[str, int], list[list[str]]]:
-        w = self.exp["warm_start"]
-        return {
-            (grouping, int(m)): [self.warm_instance(grouping, int(m), i) for i in range(self.n)]
-            for grouping in w["grouping"]
-            for m in w["m"]
-        }
+        return self._sweep(self.exp["warm_start"], self.warm_instance)
 
     def equal_groups(self) -> dict[tuple[str, int], list[list[str]]]:
-        e = self.exp["equal_compute"]
+        return self._sweep(self.exp["equal_compute"], self.equal_instance)
+
+    def _sweep(self, section: dict[str, Any], instance) -> dict[tuple[str, int], list[list[str]]]:
+        """Instances by (grouping, m) over a section's groupings and m."""
         return {
-            (grouping, int(m)): [self.equal_instance(grouping, int(m), i) for i in range(self.n)]
-            for grouping in e["grouping"]
-            for m in e["m"]
+            (grouping, int(m)): [instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping in section["grouping"]
+            for m in section["m"]
         }
 
     def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
