@@ -190,6 +190,28 @@ def strategies_runs(study: Study) -> Files:
     return out
 
 
+GROUP_VARIANTS = {  # label kind -> (experiment, the Study's instances by (grouping, m))
+    "groups": ("groups", Study.groups),
+    "warm": ("warm_start", Study.warm_groups),
+    "equal": ("equal_compute", Study.equal_groups),
+}
+
+
+def group_variant_runs(
+    study: Study, kinds: Iterable[str], keep: Callable[[int], bool] = lambda m: True
+) -> Files:
+    """Group sharing and its variants, labelled '<kind>:<grouping>/<m>', for the enabled
+    experiments of `kinds` and the m that `keep` accepts."""
+    out: Files = {}
+    for kind in kinds:
+        experiment, instances = GROUP_VARIANTS[kind]
+        if study.enabled(experiment):
+            for (grouping, m), insts in instances(study).items():
+                if keep(m):
+                    out[f"{kind}:{grouping}/{m}"] = [records(inst) for inst in insts]
+    return out
+
+
 def tradeoff_runs(study: Study) -> Files:
     """The trade-off table: every strategy of the study by its nas.tradeoff label (share-all,
     groups, warm and equal-compute groups, prefix), instances as the tables read them; m = 1
@@ -198,13 +220,8 @@ def tradeoff_runs(study: Study) -> Files:
     out: Files = {}
     if study.enabled("different_seeds"):
         out[SHARE_ALL] = each(study.family("different_seeds"))
-    kinds = [("groups", "groups", study.groups), ("warm", "warm_start", study.warm_groups)]
-    kinds.append(("equal", "equal_compute", study.equal_groups))
-    for kind, experiment, instances in kinds:
-        if study.enabled(experiment):
-            for (grouping, m), insts in instances().items():
-                if 1 < m < study.n_children:
-                    out[f"{kind}:{grouping}/{m}"] = [records(inst) for inst in insts]
+    kinds = ("groups", "warm", "equal")
+    out.update(group_variant_runs(study, kinds, lambda m: 1 < m < study.n_children))
     if study.enabled("prefix"):
         out.update({f"prefix:{e}/{k}": each(p) for (e, k), p in study.prefix_instances().items()})
     return out
@@ -241,17 +258,7 @@ def all_runs(study: Study) -> Files:
     if study.enabled("telemetry"):
         out["telemetry:records"] = telemetry_runs(study)["records"]
         out["telemetry:telemetry"] = telemetry_runs(study)["telemetry"]
-    for kind, experiment, instances in (
-        ("warm", "warm_start", study.warm_groups),
-        ("equal", "equal_compute", study.equal_groups),
-    ):
-        if study.enabled(experiment):
-            out.update(
-                {
-                    f"{kind}:{g}/{m}": [records(i) for i in insts]
-                    for (g, m), insts in instances().items()
-                }
-            )
+    out.update(group_variant_runs(study, ("warm", "equal")))
     return out
 
 

@@ -45,8 +45,7 @@ def describe(label: str) -> dict:
 
 def instance_scores(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, int, int]:
     """GT-Tau-Mean-k over the window, and T1R and T3R of the final epoch's rank."""
-    matrix = analysis.dense_matrix(inst)
-    tau = metrics.windowed_gt_tau(matrix, analysis._gt_acc(gt, matrix.columns), window)[0]
+    tau = analysis._windowed(inst, gt, window)[0]  # as Table 3a's mean64
     _, t1, t3 = analysis.tau_tnr(analysis.final_accuracy(inst), gt)
     return float(tau), int(t1), int(t3)
 
