@@ -31,7 +31,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "figure": (".png", ".pdf"),
     "section": (".csv", ".md"),
 }
-FINETUNE = "finetune"  # results/finetune/epoch<E>.csv: the finetuning rule's outputs
+FINETUNE = "finetune"  # results/finetune/init<seed>/epoch<E>.csv: the finetuning rule's outputs
 RECALIBRATION = "recalibration"  # results/recalibration/<share-all run>.csv: BN recalibration
 TELEMETRY = "telemetry"  # results/telemetry/<share-all run>.csv: interference telemetry
 SHARE_ALL = "share-all"  # the strategies table's reference row
@@ -73,8 +73,14 @@ def each(paths: Iterable[str]) -> list[list[str]]:
     return [records([p]) for p in paths]
 
 
-def finetune_file(epoch: int) -> str:
-    return f"{FINETUNE}/epoch{epoch}.csv"
+def finetune_file(epoch: int, seed: int = 0) -> str:
+    """Finetuning records of "different seeds" instance `seed` from its snapshot at `epoch`."""
+    return f"{FINETUNE}/init{seed}/epoch{epoch}.csv"
+
+
+def finetune_instances(study: Study, epoch: int) -> list[list[str]]:
+    """One instance per finetuning source (every "different seeds" instance)."""
+    return [[finetune_file(epoch, s)] for s in range(len(study.finetune_sources()))]
 
 
 def recalibration_file(path: str) -> str:
@@ -86,10 +92,14 @@ def recalibration_runs(study: Study) -> Files:
     return {"instances": [[recalibration_file(p)] for p in study.recalibration_sources()]}
 
 
+def telemetry_file(path: str) -> str:
+    return f"{TELEMETRY}/{path}.csv"
+
+
 def telemetry_runs(study: Study) -> Files:
-    """The interference figure: the telemetry run's records and its telemetry."""
+    """The interference figure: the first telemetry run's records and its telemetry."""
     path = study.telemetry_run()
-    return {"records": each([path]), "telemetry": [[f"{TELEMETRY}/{path}.csv"]]}
+    return {"records": each([path]), "telemetry": [[telemetry_file(path)]]}
 
 
 def _ground_truth(study: Study) -> list[list[str]]:
@@ -162,6 +172,11 @@ def prefix_runs(study: Study) -> Files:
 
 def long_runs(study: Study) -> Files:
     return {"long": each([study.long_run()])}
+
+
+def long_seed_runs(study: Study) -> Files:
+    """The long runs of every seed (the findings pair them with "different seeds")."""
+    return {"long": each(study.long_runs())}
 
 
 def bn_runs(study: Study) -> Files:
@@ -246,18 +261,18 @@ def all_runs(study: Study) -> Files:
     if study.enabled("prefix"):
         out.update({f"prefix:{k}": v for k, v in prefix_runs(study).items()})
     for epoch in study.finetune_epochs():
-        out[f"finetune:{epoch}"] = [[finetune_file(epoch)]]
+        out[f"finetune:{epoch}"] = finetune_instances(study, epoch)
     if study.enabled("long"):
-        out["long"] = long_runs(study)["long"]
+        out["long"] = long_seed_runs(study)["long"]
     if study.enabled("bn_momentum"):
         out.update({f"bn:{v}": each(paths) for v, paths in study.bn_runs().items()})
     if study.enabled("sgd_momentum"):
-        out.update({f"sgd:{v}": each([path]) for v, path in study.sgd_runs().items()})
+        out.update({f"sgd:{v}": each(paths) for v, paths in study.sgd_seed_runs().items()})
     if study.recalibration_batches():
         out["recalibration"] = recalibration_runs(study)["instances"]
     if study.enabled("telemetry"):
-        out["telemetry:records"] = telemetry_runs(study)["records"]
-        out["telemetry:telemetry"] = telemetry_runs(study)["telemetry"]
+        out["telemetry:records"] = each(study.telemetry_runs())
+        out["telemetry:telemetry"] = [[telemetry_file(p)] for p in study.telemetry_runs()]
     out.update(group_variant_runs(study, ("warm", "equal")))
     return out
 

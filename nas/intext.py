@@ -141,7 +141,8 @@ def _finetune_range(pick: Callable[[list[int]], int]):
         if not runs.finetune:
             return None
         epoch = pick(list(runs.finetune))
-        taus = analysis.gt_tau_curve(analysis.finetune_matrix(runs.finetune[epoch]), runs.gt)
+        first = runs.finetune[epoch][0]  # the paper's numbers are of one instance
+        taus = analysis.gt_tau_curve(analysis.finetune_matrix(first), runs.gt)
         late = list(taus.iloc[len(taus) // 2 :])
         note = f"snapshot of epoch {epoch}; second half of the finetuning steps"
         return [("", _range(late, note))]
@@ -232,7 +233,7 @@ def _prefix_first_above(runs: Runs) -> list[tuple[str, Ours]] | None:
 def _sgd_zero(runs: Runs) -> list[tuple[str, Ours]] | None:
     if 0.0 not in runs.sgd:
         return None
-    matrix = analysis.dense_matrix(runs.sgd[0.0])
+    matrix = analysis.dense_matrix(runs.sgd[0.0][0])
     taus = analysis.gt_tau_curve(matrix, runs.gt)
     return [("", _range(list(taus), f"the {len(taus)} mini-batches Figure 9 draws"))]
 

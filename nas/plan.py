@@ -138,12 +138,13 @@ class Study:
         path = self._path(
             "share", epochs=epochs, order=order, tag=tag, seed=init, order_seed=order_seed
         )
-        if path == self._finetune_source_path():
+        source = path in self._share_instance_paths()
+        if source and self.finetune_epochs():
             over["snapshot_dense"] = self.finetune_before()
-        if path == self.telemetry_run():  # at most all the other children of the space
+        if source and self.enabled("telemetry"):  # at most all the other children
             asked = int(self.exp["telemetry"]["children"])
             over["telemetry_children"] = min(asked, self.n_children - 1)
-        if path == self._finetune_source_path() and self.enabled("interference"):
+        if path == self._share_path(0) and self.enabled("interference"):
             over["snapshot_dense"] = self.finetune_before() or int(self.config["window"])
         if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
             final = [epochs] if epochs not in over["snapshot_epochs"] else []
@@ -216,9 +217,14 @@ class Study:
         return sorted(m for m in ms if 1 < m < self.n_children)
 
     def telemetry_run(self) -> str | None:
-        """The run that records interference telemetry (experiments.telemetry): the first
+        """The run the interference figure draws (experiments.telemetry): the first
         "different seeds" instance; None when off."""
-        return self._finetune_source_path() if self.enabled("telemetry") else None
+        return self._share_path(0) if self.enabled("telemetry") else None
+
+    def telemetry_runs(self) -> list[str]:
+        """Every run that records interference telemetry: each "different seeds" instance
+        (the finding's unit is the instance); [] when off."""
+        return self.family("different_seeds") if self.enabled("telemetry") else []
 
     def recalibration_batches(self) -> list[int]:
         """The N of BN recalibration (experiments.bn_recalibration.batches); [] when off."""
@@ -239,12 +245,10 @@ class Study:
         ft = self.exp["finetune"]
         return int(ft["steps"] if ft["before"] is None else ft["before"])
 
-    def _finetune_source_path(self) -> str:
-        """The first "different seeds" instance (see finetune_source), by its path: only this
-        run pays for the snapshot points, not every share-all run that writes snapshots."""
-        return RUN_PATTERNS["share"].format(
-            epochs=self.epochs, order="fixed", tag="base", seed=0, order_seed=0
-        )
+    def _share_instance_paths(self) -> list[str]:
+        """The "different seeds" instances by their paths (finetuning sources, telemetry):
+        only these runs pay for snapshot points, not every share-all run with snapshots."""
+        return [self._share_path(s) for s in range(self.n)]
 
     def finetune_epochs(self) -> list[int]:
         return list(self.exp["finetune"]["epochs"]) if self.enabled("finetune") else []
@@ -506,13 +510,33 @@ class Study:
         return {e["name"]: [self.strategy(e, i) for i in range(self.n)] for e in entries}
 
     def finetune_source(self) -> str:
-        return self.family("different_seeds")[0]
+        """Figure 4's source: the first "different seeds" instance."""
+        return self.finetune_sources()[0]
+
+    def finetune_sources(self) -> list[str]:
+        """Every "different seeds" instance is finetuned from its snapshots: the finding's
+        unit is the instance, not a finetuning step of one instance."""
+        return self.family("different_seeds")
+
+    def ablation_seeds(self, name: str) -> int:
+        """Seeds of the long and SGD-momentum runs (experiments.<name>.seeds; null = as many
+        as the "different seeds" instances they are paired with)."""
+        seeds = self.exp[name].get("seeds")
+        return self.n if seeds is None else int(seeds)
 
     def long_run(self) -> str:
-        """Figure 7's long share-all run: only its last mini-batches are read, so it evaluates
-        them and its final epoch, not every one of its (at paper scale 2000) epochs."""
+        """Figure 7's long share-all run (the first seed of long_runs)."""
+        return self.long_runs()[0]
+
+    def long_runs(self) -> list[str]:
+        """The long share-all runs, one per seed (paired with the "different seeds" instance
+        of that seed): only their last mini-batches are read, so they evaluate them and the
+        final epoch, not every one of their (at paper scale 2000) epochs."""
         epochs = int(self.exp["long"]["epochs"])
-        return self.share("fixed", 0, 0, epochs=epochs, tag="long", eval_epochs="last")
+        return [
+            self.share("fixed", s, 0, epochs=epochs, tag="long", eval_epochs="last")
+            for s in range(self.ablation_seeds("long"))
+        ]
 
     def bn_runs(self) -> dict[float, list[str]]:
         """Figure 8's runs: like the long run, only their last mini-batches are read, so
@@ -527,9 +551,18 @@ class Study:
         }
 
     def sgd_runs(self) -> dict[float, str]:
-        """Figure 9's runs (one per momentum value): read, and so evaluated, as bn_runs."""
+        """Figure 9's runs (the first seed of each momentum value's)."""
+        return {v: paths[0] for v, paths in self.sgd_seed_runs().items()}
+
+    def sgd_seed_runs(self) -> dict[float, list[str]]:
+        """Each SGD momentum's runs, one per seed (paired with the "different seeds" instance
+        of that seed): read, and so evaluated, as bn_runs."""
+        seeds = range(self.ablation_seeds("sgd_momentum"))
         return {
-            v: self.share("fixed", 0, 0, tag=f"mom{v}", momentum=v, eval_epochs="last")
+            v: [
+                self.share("fixed", s, 0, tag=f"mom{v}", momentum=v, eval_epochs="last")
+                for s in seeds
+            ]
             for v in self.exp["sgd_momentum"]["values"]
         }
 
@@ -548,9 +581,9 @@ class Study:
         for name, fn in [
             ("groups", self.groups),
             ("prefix", self.prefix_instances),
-            ("long", self.long_run),
+            ("long", self.long_runs),
             ("bn_momentum", self.bn_runs),
-            ("sgd_momentum", self.sgd_runs),
+            ("sgd_momentum", self.sgd_seed_runs),
             ("strategies", self.strategy_runs),
             ("warm_start", self.warm_groups),
             ("equal_compute", self.equal_groups),
@@ -560,11 +593,11 @@ class Study:
         if self.enabled("interference"):
             self.interference_source()
         if self.finetune_epochs():
-            self.finetune_source()
+            self.finetune_sources()
         if self.recalibration_batches():
             self.recalibration_sources()
         if self.enabled("telemetry"):
-            self.finetune_source()  # the first different-seeds instance: telemetry_run()
+            self.telemetry_runs()
         if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
             self.group_instance("random", self.figure_group_m(), 0)
 
@@ -690,13 +723,13 @@ class Study:
             for (epochs, k), paths in self.prefix_instances().items():
                 out[f"prefix_e{epochs}_k{k}"] = paths
         if self.finetune_epochs():
-            out["finetune_source"] = [self.finetune_source()]
+            out["finetune_sources"] = self.finetune_sources()
         if self.enabled("long"):
-            out["long"] = [self.long_run()]
+            out["long"] = self.long_runs()
         if self.enabled("bn_momentum"):
             out["bn_momentum"] = [p for ps in self.bn_runs().values() for p in ps]
         if self.enabled("sgd_momentum"):
-            out["sgd_momentum"] = list(self.sgd_runs().values())
+            out["sgd_momentum"] = [p for ps in self.sgd_seed_runs().values() for p in ps]
         for name, paths in self.strategy_runs().items():
             out[f"strategy_{name}"] = paths
         for kind, fn in (("warm_start", self.warm_groups), ("equal_compute", self.equal_groups)):

@@ -31,6 +31,7 @@ from nas import (
     reference,
     tradeoff,
 )
+from nas.config import from_dict
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 
@@ -309,6 +310,7 @@ def findings_runs(src: Inputs) -> findings.Runs:
     group_m, partition_seed = _figure_partition(src.config)
     runs = findings.Runs(
         gt=src.gt,
+        epochs=from_dict(dict(src.config.get("run", {}))).epochs,
         window=src.window,
         last_epochs=src.last_epochs,
         group_m=group_m,
@@ -335,18 +337,18 @@ def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
         epochs, k = _split_key(key)
         runs.prefix[(int(epochs), int(k))] = src.load(label)
     elif kind == "finetune":
-        runs.finetune[int(key)] = analysis.load_instance(src.files[label][0])
+        runs.finetune[int(key)] = src.load(label)
     elif kind == "long":
-        runs.long = src.first(label)
+        runs.long = src.load(label)
     elif kind == "bn":
         runs.bn[float(key)] = src.load(label)
     elif kind == "sgd":
-        runs.sgd[float(key)] = src.first(label)
+        runs.sgd[float(key)] = src.load(label)
     elif kind == "telemetry":
         if key == "records":
-            runs.telemetry_records = src.first(label)
+            runs.telemetry_records = src.load(label)
         else:
-            runs.telemetry = read_telemetry(src.files[label][0][0])
+            runs.telemetry = [read_telemetry(f) for [f] in src.files[label]]
     elif kind == "recalibration":
         runs.recalibration = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files[label]]
     else:
@@ -362,5 +364,6 @@ def findings_section(src: Inputs, stem: Path) -> None:
         f"{runs.window} mini-batches, last {runs.last_epochs} epochs; ground truth "
         f"`{config.get('ground_truth', 'trained')}`."
     )
-    csv, md = (stem.parent / f"{stem.name}{ext}" for ext in (".csv", ".md"))
-    findings.write_findings(findings.evaluate(runs), csv, md, header)
+    csv, md, units = (stem.parent / f"{stem.name}{ext}" for ext in (".csv", ".md", "_units.csv"))
+    table, unit_values = findings.evaluate_with_units(runs)
+    findings.write_findings(table, csv, md, header, unit_values, units)

@@ -1,5 +1,6 @@
-"""Findings: the verdict rule, the bootstrap, and criteria on synthetic records whose verdict
-is known (supported, contradicted, inconclusive)."""
+"""Findings on synthetic records whose verdict is known: supported, contradicted and each kind
+of inconclusive (underpowered, compatible with both, not testable, descriptive); the claims
+file as the one source of thresholds; every verdict recomputable from the units file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import findings, stats
+from nas import claims, findings, stats
 from nas.searchspace import SearchSpace
 
 CHILDREN = SearchSpace().children
@@ -38,42 +39,6 @@ def noisy(seed: int, signal: float) -> pd.Series:
     return TRUTH * signal + pd.Series(rng.normal(0, 0.02, len(CHILDREN)), index=CHILDREN)
 
 
-# --------------------------------------------------------------------------- stats
-
-
-def test_bootstrap_interval_covers_the_mean_and_is_reproducible():
-    values = np.random.default_rng(1).normal(2.0, 1.0, 200)
-    lo, hi = stats.bootstrap_interval(values)
-    assert lo < values.mean() < hi
-    assert hi - lo == pytest.approx(2 * 1.96 / np.sqrt(200), rel=0.2)  # normal theory
-    assert stats.bootstrap_interval(values) == (lo, hi)
-
-
-def test_bootstrap_of_identical_values_has_zero_width():
-    assert stats.bootstrap_interval([0.3] * 5) == pytest.approx((0.3, 0.3))
-
-
-@pytest.mark.parametrize(
-    "claim, interval, n, expected",
-    [
-        (stats.Claim("<", 0.5), (0.1, 0.4), 5, stats.SUPPORTED),
-        (stats.Claim("<", 0.5), (0.6, 0.7), 5, stats.CONTRADICTED),
-        (stats.Claim("<", 0.5), (0.4, 0.6), 5, stats.INCONCLUSIVE),
-        (stats.Claim(">", 0.0), (0.1, 0.2), 5, stats.SUPPORTED),
-        (stats.Claim(">", 0.0), (-0.2, -0.1), 5, stats.CONTRADICTED),
-        (stats.Claim(">", 0.0), (0.1, 0.2), 2, stats.INCONCLUSIVE),  # too few units
-        (stats.Claim(">", float("nan")), (0.1, 0.2), 5, stats.INCONCLUSIVE),
-    ],
-)
-def test_verdict_reads_the_interval_against_the_claim(claim, interval, n, expected):
-    assert stats.verdict(claim, interval, n) == expected
-
-
-def test_a_claim_has_a_direction():
-    with pytest.raises(ValueError, match="direction"):
-        stats.Claim("=", 0.0)
-
-
 # --------------------------------------------------------------------------- criteria
 
 
@@ -94,7 +59,9 @@ def obs1_row(family_signal: float, n_instances: int) -> pd.Series:
 
 def test_unstable_instances_support_observation_1():
     row = obs1_row(family_signal=0.05, n_instances=6)  # mostly noise: low S-Tau
-    assert row.verdict == stats.SUPPORTED and row.ci_high < row.threshold
+    assert row.verdict == stats.SUPPORTED and row.effect < 0
+    assert row.p_raw == pytest.approx(2 / 84)  # the most extreme of C(9, 3) relabellings
+    assert row.n == 3 and row.n_needed == 4 and "pair-permutation" in row.method
 
 
 def test_instances_steadier_than_the_ground_truth_contradict_observation_1():
@@ -102,8 +69,11 @@ def test_instances_steadier_than_the_ground_truth_contradict_observation_1():
     assert row.verdict == stats.CONTRADICTED
 
 
-def test_two_instances_are_inconclusive():
-    assert obs1_row(family_signal=0.05, n_instances=2).verdict == stats.INCONCLUSIVE
+def test_too_few_rank_vectors_are_underpowered():
+    """3 instances against 3 seeds: an exact test cannot reach alpha / 2 (1 / 20 > 0.025)."""
+    row = obs1_row(family_signal=0.05, n_instances=3)
+    assert (row.verdict, row.reason) == (stats.INCONCLUSIVE, stats.UNDERPOWERED)
+    assert row.p_raw == pytest.approx(0.1) and row.n_needed == 4
 
 
 def test_similarity_trend_is_read_per_instance():
@@ -125,26 +95,105 @@ def test_similarity_trend_is_read_per_instance():
     assert findings.evaluate(runs_with(False), [wanted]).iloc[0].verdict == stats.CONTRADICTED
 
 
-def test_switched_off_experiments_give_no_row_and_the_report_counts_verdicts(tmp_path):
+def seeds_runs(n: int) -> findings.Runs:
+    return findings.Runs(
+        gt=gt_table(),
+        gt_instances=[noisy(100 + s, 1.0) for s in range(3)],
+        families={
+            "different_seeds": [
+                pd.concat([instance({1: noisy(s, 0.05)}), instance(dense(s), "dense")])
+                for s in range(n)
+            ]
+        },
+    )
+
+
+def test_switched_off_experiments_give_no_row_and_the_report_has_no_verdict_count(tmp_path):
     runs = findings.Runs(gt=gt_table())
     table = findings.evaluate(runs)
     assert table.empty and list(table.columns) == findings.COLUMNS
-    full = findings.evaluate(
-        findings.Runs(
-            gt=gt_table(),
-            gt_instances=[noisy(100 + s, 1.0) for s in range(3)],
-            families={
-                "different_seeds": [
-                    pd.concat([instance({1: noisy(s, 0.05)}), instance(dense(s), "dense")])
-                    for s in range(4)
-                ]
-            },
-        )
+    full, units = findings.evaluate_with_units(seeds_runs(4))
+    findings.write_findings(
+        full, tmp_path / "f.csv", tmp_path / "f.md", "header line", units, tmp_path / "u.csv"
     )
-    findings.write_findings(full, tmp_path / "f.csv", tmp_path / "f.md", "header line")
     text = (tmp_path / "f.md").read_text()
-    assert "header line" in text and "obs1_different_seeds" in text and "supported" in text
+    assert "header line" in text and "obs1_different_seeds" in text and "How to read" in text
+    assert "supported," not in text  # no "12 supported, 5 contradicted" headline
     assert pd.read_csv(tmp_path / "f.csv")["id"].tolist() == full["id"].tolist()
+    assert set(pd.read_csv(tmp_path / "u.csv")["id"]) == set(full["id"])
+
+
+def test_every_verdict_is_recomputed_from_the_units_file():
+    """t-interval, raw and family-adjusted p from findings_units.csv alone."""
+    table, units = findings.evaluate_with_units(seeds_runs(5))
+    registry = claims.registry()
+    raw = {}
+    for row in table.itertuples():
+        spec = registry.claims[row.id]
+        values = units.loc[units["id"] == row.id, "value"].to_numpy()
+        if spec.test == "t" and not row.reason.startswith(("not testable", "descriptive")):
+            inf = stats.infer(values, spec.claim())
+            assert (inf.ci_low, inf.ci_high) == pytest.approx((row.ci_low, row.ci_high))
+            assert inf.p_raw == pytest.approx(row.p_raw)
+        raw[row.id] = row.p_raw
+    confirmatory = table[table.family == claims.CONFIRMATORY]
+    assert stats.holm(confirmatory.p_raw.to_numpy()) == pytest.approx(confirmatory.p_adj.to_numpy())
+    assert len(confirmatory) >= 3
+
+
+def test_the_claims_file_holds_every_finding_and_nothing_else():
+    registered = set(claims.registry().claims)
+    assert {f.id for f in findings.FINDINGS} == registered
+    for spec in claims.registry().claims.values():
+        assert spec.baseline in ("", *findings.BASELINES), spec.id
+
+
+def test_a_claims_file_with_an_unknown_key_is_refused():
+    text = """
+alpha: 0.05
+power: 0.8
+claims:
+  x:
+    {section: s, quote: q, statistic: s, unit: u, direction: ">", threshold: 0,
+     family: exploratory, treshold: 1}
+"""
+    with pytest.raises(ValueError, match="unknown keys \\['treshold'\\]"):
+        claims.parse(text)
+
+
+def test_prefix_sharing_at_the_super_nets_length_is_not_testable():
+    inst = lambda s, k: instance(  # noqa: E731
+        {step: noisy(10 * s + step + 100 * k, 0.5) for step in range(1, 5)}, "dense"
+    )
+    prefix = {(12, k): [inst(s, k) for s in range(3)] for k in (0, 1, 2)}
+    runs = findings.Runs(gt=gt_table(), prefix=prefix, epochs=12, window=4)
+    table = findings.evaluate(runs).set_index("id")
+    for fid in ("s43_fewer_shared_cells_tau", "s43_more_epochs_help"):
+        assert table.loc[fid, "reason"] == stats.NOT_TESTABLE, fid
+        assert pd.isna(table.loc[fid, "p_adj"])
+    assert "120" in table.loc["s43_fewer_shared_cells_tau", "note"]  # what it would take
+
+
+def test_one_long_run_is_descriptive_and_equal_long_runs_support_similarity():
+    base = [
+        pd.concat([instance({1: noisy(s, 0.5)}), instance(dense(s), "dense")]) for s in range(3)
+    ]
+    (wanted,) = [f for f in findings.FINDINGS if f.id == "a_long_similar"]
+    one = findings.Runs(gt=gt_table(), families={"different_seeds": base}, long=base[:1], window=4)
+    row = findings.evaluate(one, [wanted]).iloc[0]
+    assert (row.verdict, row.reason) == (stats.INCONCLUSIVE, stats.DESCRIPTIVE)
+    same = findings.Runs(gt=gt_table(), families={"different_seeds": base}, long=base, window=4)
+    row = findings.evaluate(same, [wanted]).iloc[0]  # differences exactly 0: within the margin
+    assert row.verdict == stats.SUPPORTED and row.effect == 0
+
+
+def test_an_effect_at_the_threshold_is_compatible_with_both():
+    """Finetuning that changes nothing on average (+-0.1 around 0): no n decides it."""
+    (wanted,) = [f for f in findings.FINDINGS if f.id == "a_finetune_later_snapshot"]
+    ev = wanted.compute  # the decision rule itself, on units whose mean is the threshold
+    inf = stats.infer([0.1, -0.1, 0.1, -0.1], claims.registry().claims[wanted.id].claim())
+    assert stats.decide(inf, inf.p_raw) == (stats.INCONCLUSIVE, stats.BOTH)
+    assert ev is not None
 
 
 def dense(seed: int) -> dict[int, pd.Series]:
@@ -158,31 +207,36 @@ def test_every_finding_has_a_unique_id():
 
 def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
     """Telemetry built so that, in every mini-batch, the children with the larger cosine gain
-    the more rank: supported; the same with the cosines negated: contradicted."""
+    the more rank, on three instances: supported; with the cosines negated: contradicted."""
     import itertools
 
-    from nas import analysis, findings, reference
+    from nas import analysis, reference
 
     gt = reference.paper_table5()
     children = ["".join(p) for p in itertools.product("1234", repeat=3)]
-    rng = np.random.default_rng(0)
-    rows = []
-    for step in range(1, 13):  # dense points whose ranks move every step
-        accs = rng.uniform(0.5, 0.9, len(children))
-        rows += [("dense", 1, step, "111", c, a, 0.0) for c, a in zip(children, accs, strict=True)]
     columns = ["point_kind", "epoch", "step", "trained_child", "child", "accuracy", "loss"]
-    inst = pd.DataFrame(rows, columns=columns)
-    ranks = analysis.rank_matrix(analysis.dense_matrix(inst))
-    tele = []
-    for step in range(2, 13):
-        for child in children[1:9]:
-            gain = ranks.at[step - 1, child] - ranks.at[step, child]
-            tele.append((step, "111", child, float(gain) / 64))  # cosine grows with the gain
-    telemetry = pd.DataFrame(tele, columns=["step", "trained_child", "child", "cosine"])
+    records, telemetries = [], []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for step in range(1, 13):  # dense points whose ranks move every step
+            accs = rng.uniform(0.5, 0.9, len(children))
+            rows += [
+                ("dense", 1, step, "111", c, a, 0.0) for c, a in zip(children, accs, strict=True)
+            ]
+        inst = pd.DataFrame(rows, columns=columns)
+        ranks = analysis.rank_matrix(analysis.dense_matrix(inst))
+        tele = []
+        for step in range(2, 13):
+            for child in children[1:9]:
+                gain = ranks.at[step - 1, child] - ranks.at[step, child]
+                tele.append((step, "111", child, float(gain) / 64 + 0.001 * seed))
+        records.append(inst)
+        telemetries.append(pd.DataFrame(tele, columns=["step", "trained_child", "child", "cosine"]))
     f = [x for x in findings.FINDINGS if x.id == "x_interference"]
-    runs = findings.Runs(gt=gt, telemetry_records=inst, telemetry=telemetry)
+    runs = findings.Runs(gt=gt, telemetry_records=records, telemetry=telemetries)
     table = findings.evaluate(runs, f)
-    assert table.verdict.item() == "supported" and table.ours.item() == pytest.approx(1.0)
-    assert table.n.item() == 11 and table.unit.item() == "mini-batches"
-    runs.telemetry = telemetry.assign(cosine=-telemetry.cosine)
+    assert table.verdict.item() == "supported" and table.effect.item() == pytest.approx(1.0)
+    assert table.n.item() == 3 and table.family.item() == claims.EXPLORATORY
+    runs.telemetry = [t.assign(cosine=-t.cosine) for t in telemetries]
     assert findings.evaluate(runs, f).verdict.item() == "contradicted"

@@ -76,7 +76,7 @@ def test_sgd_range_and_switched_off_experiments_give_no_row():
         s: TRUTH if s % 2 else pd.Series(np.linspace(0.6, 0.9, 64), index=CHILDREN)
         for s in range(1, 5)
     }
-    runs.sgd = {0.0: instance(rows, kind="dense")}
+    runs.sgd = {0.0: [instance(rows, kind="dense")]}
     table = intext.table(runs)
     assert list(table.id) == ["a22_sgd_momentum0_gt_tau"]  # nothing else ran
     row = table.iloc[0]
@@ -89,7 +89,10 @@ def test_finetune_rows_read_the_second_half_of_each_snapshots_steps():
     reversed_ = pd.Series(TRUTH.to_numpy()[::-1], index=CHILDREN)  # GT-Tau -1
     early = {0: reversed_, 1: reversed_, 2: TRUTH, 3: TRUTH}  # steps 2-3: GT-Tau 1
     late = {0: reversed_, 1: TRUTH, 2: reversed_, 3: TRUTH}
-    runs.finetune = {100: instance(early, kind="finetune"), 200: instance(late, kind="finetune")}
+    runs.finetune = {
+        100: [instance(early, kind="finetune")],
+        200: [instance(late, kind="finetune")],
+    }
     table = intext.table(runs).set_index("id")
     e, lt = table.loc["s33_finetune_earlier_snapshot"], table.loc["s33_finetune_later_snapshot"]
     assert (e.ours_low, e.ours_high, e.n) == (pytest.approx(1.0), pytest.approx(1.0), 2)

@@ -29,11 +29,13 @@ def test_full_config_counts_match_the_readme_formula():
         assert rows[f"groups_similar_m{m}"]["trainings"] == n * m
     assert rows["prefix_e2000_k3"]["jobs"] == n
     # unique jobs: 3 families + GT + groups (m = 1 and 64 reuse runs) + prefix + long + bn + sgd
+    # (the long and SGD-momentum runs: one per seed, paired with the "different seeds" ones)
     groups = 2 * sum(-(-m // gpj) for m in (2, 4, 8, 16, 32))
-    expected = 3 * n + 8 + groups + 5 * 2 * n + 1 + 2 * 3 + 1
+    expected = 3 * n + 8 + groups + 5 * 2 * n + n + 2 * 3 + n
     # beyond the paper: 2 measured groupings, 2 warm-started, 1 at equal compute, m = 2..32
     expected += 5 * groups // 2
-    assert rows["total (unique jobs)"]["jobs"] == expected == 209
+    assert rows["total (unique jobs)"]["jobs"] == expected == 227
+    assert rows["long"]["jobs"] == rows["sgd_momentum"]["jobs"] == n
 
 
 def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
@@ -113,15 +115,19 @@ def test_seed_packs_hold_only_the_seeds_some_experiment_needs():
     assert study.group_instance("similar", 64, 2)[0] == "alone/e200/seeds0-2/g0-7/init2"
 
 
-def test_the_finetuning_source_alone_evaluates_the_mini_batches_before_its_snapshots():
+def test_the_finetuning_sources_alone_evaluate_the_mini_batches_before_their_snapshots():
+    """Every "different seeds" instance is a finetuning source (the unit is the instance);
+    no other share-all run pays for the snapshot points."""
     study = Study(FULL)
     study.all_jobs()
+    assert study.finetune_sources() == study.family("different_seeds")
     source = study.jobs[study.finetune_source()]
     assert source.overrides["snapshot_dense"] == 64 and source.overrides["snapshot_epochs"] == [
         100,
         200,
     ]
-    other = study.jobs[study.family("different_seeds")[1]]
+    assert all(study.jobs[p].overrides["snapshot_dense"] == 64 for p in study.finetune_sources())
+    other = study.jobs[study.family("different_orders")[0]]
     assert "snapshot_dense" not in other.overrides
     # its cost: 64 more evaluations of 64 children on 10000 images before epoch 100; those
     # before epoch 200 lie in the end-of-run window (128 mini-batches), evaluated anyway
@@ -132,7 +138,10 @@ def test_the_finetuning_source_alone_evaluates_the_mini_batches_before_its_snaps
     tp = FULL["throughput"]
     extra = 64 * n_val * 64 / tp["eval_child_images_per_s"] / 3600
     assert t_src == t_other and e_src - e_other == pytest.approx(extra)
-    assert _rows(FULL)["finetune_source"]["eval_gpu_hours"] == pytest.approx(e_src, abs=0.01)
+    sources = _rows(FULL)["finetune_sources"]
+    assert sources["jobs"] == 10 and sources["eval_gpu_hours"] == pytest.approx(
+        10 * e_src, abs=0.01
+    )
 
 
 def test_prefix_runs_evaluate_every_eval_every_epochs_and_the_plan_counts_them():
@@ -163,14 +172,16 @@ def test_the_study_plans_once_and_queries_register_nothing():
         Study(off).long_run()
 
 
-def test_telemetry_goes_on_the_first_instance_and_asks_at_most_the_other_children():
+def test_telemetry_goes_on_every_seeds_instance_and_asks_at_most_the_other_children():
     config = copy.deepcopy(FULL)
     config["experiments"]["telemetry"] = {"enabled": True, "children": 8}
     study = Study(with_defaults(config))
     first = study.family("different_seeds")[0]
-    assert study.telemetry_run() == first
-    assert study.jobs[first].overrides["telemetry_children"] == 8
-    assert all("telemetry_children" not in j.overrides for p, j in study.jobs.items() if p != first)
+    assert study.telemetry_run() == first  # the figure's
+    assert study.telemetry_runs() == study.family("different_seeds")
+    for path, job in study.jobs.items():
+        wanted = 8 if path in study.telemetry_runs() else None
+        assert job.overrides.get("telemetry_children") == wanted, path
     config["run"]["n_nodes"] = 1  # 4 children: 3 others at most
     assert Study(with_defaults(config)).jobs[first].overrides["telemetry_children"] == 3
     assert Study(with_defaults(FULL)).telemetry_run() is None  # off in the paper's config

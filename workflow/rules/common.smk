@@ -210,6 +210,11 @@ LINK_OR_COPY = (
 )
 
 
+def finetune_source(wildcards):
+    """The "different seeds" instance a finetuning job's seed names."""
+    return STUDY.finetune_sources()[int(wildcards.seed)]
+
+
 def snapshot_of(path, epoch):
     """The declared snapshot file of share-all run `path` at `epoch`."""
     return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"

@@ -1,5 +1,6 @@
 # Finetuning (paper Figure 4): every child trained alone for a few mini-batches from a
-# snapshot of the first "different seeds" instance. Every share-all run writes its snapshots
+# snapshot of each "different seeds" instance (the finding's unit is the instance; Figure 4
+# draws the first). Every share-all run writes its snapshots
 # (config experiments.finetune.epochs) into its own folder, beside its resume state; the
 # `snapshot` rule declares each one as a file of its own under results/snapshots/ (a hard
 # link, else a copy), so finetuning and BN recalibration name their snapshots as inputs and
@@ -29,18 +30,20 @@ rule snapshot:
 
 rule finetune:
     input:
-        snapshot=lambda wildcards: snapshot_of(STUDY.finetune_source(), wildcards.epoch),
+        snapshot=lambda wildcards: snapshot_of(
+            finetune_source(wildcards), wildcards.epoch
+        ),
     output:
-        f"{FINETUNE}/epoch{{epoch}}.csv",
+        f"{FINETUNE}/init{{seed}}/epoch{{epoch}}.csv",
     log:
-        "logs/finetune/epoch{epoch}.log",
+        "logs/finetune/init{seed}/epoch{epoch}.log",
     conda:
         "../envs/nas.yaml"
     resources:
         runtime=120,
         mem_mb=8000,
     params:
-        args=lambda wildcards: job_args(STUDY.finetune_source()),
+        args=lambda wildcards: job_args(finetune_source(wildcards)),
         steps=config["experiments"]["finetune"]["steps"],
     shell:
         "nas finetune {params.args} --snapshot {input.snapshot:q} --steps {params.steps:q} "

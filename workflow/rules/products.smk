@@ -66,6 +66,7 @@ rule findings:
             category="Findings",
             caption="../report/product.rst",
         ),
+        units=f"{RESULTS}/findings_units.csv",
     log:
         "logs/findings.log",
     conda:
