@@ -56,11 +56,11 @@ def consensus(accs: Sequence[pd.Series]) -> pd.Series:
 
 
 def _method_row(family: str, name: str, accs: list[pd.Series], base: list[float], gt) -> dict:
-    """GT-Tau (mean and bootstrap interval over instances), T1R, T3R of one method, and its
+    """GT-Tau (mean and t-interval over instances), T1R, T3R of one method, and its
     gain over ``final`` (paired by instance)."""
     taus, t1s, t3s = zip(*(analysis.tau_tnr(a, gt) for a in accs), strict=True)
     gains = [t - b for t, b in zip(taus, base, strict=True)]
-    lo, hi = stats.bootstrap_interval(gains)
+    (lo, hi), _ = stats.interval(gains)
     return {
         "family": family,
         "method": name,
@@ -110,9 +110,9 @@ def _consensus_row(
 def aggregation_table(
     families: dict[str, list[pd.DataFrame]], gt: pd.DataFrame, window: int, last_epochs: int
 ) -> pd.DataFrame:
-    """Per share-all family, each method's GT-Tau (mean over instances, 95 % bootstrap
-    interval), T1R and T3R, and its gain in GT-Tau over ``final`` (per instance, paired; the
-    bootstrap interval of the mean gain), then the consensus of the family's instances."""
+    """Per share-all family, each method's GT-Tau (mean over instances, 95 % t-interval), T1R
+    and T3R, and its gain in GT-Tau over ``final`` (per instance, paired; the t-interval of the
+    mean gain), then the consensus of the family's instances."""
     gt = analysis.as_gt(gt)
     rows = []
     for family, insts in families.items():

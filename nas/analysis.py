@@ -277,13 +277,22 @@ def s_tau_interval(accs: Sequence[pd.Series]) -> tuple[float, float]:
 
 
 def _ceiling_row(gt_instances: Sequence[pd.Series] | None, columns: dict[str, str]) -> dict:
-    """The ground truth's noise ceiling (nas.rankstats) as a table row: `columns` maps the
+    """The ground truth's split-half agreement (nas.rankstats) as a table row: `columns` maps the
     ceiling's keys to the table's columns; NaN without trained seeds or with only one."""
-    row: dict = {"experiment": "noise_ceiling"}
+    row: dict = {"experiment": "split_half_agreement"}
     if gt_instances is None or len(gt_instances) < 2:
         return {**row, **{c: math.nan for c in columns.values()}, "n": 0}
-    ceiling = rankstats.noise_ceiling(gt_instances)
+    ceiling = rankstats.split_half_agreement(gt_instances)
     return {**row, **{c: ceiling[k] for k, c in columns.items()}, "n": ceiling["ceiling_seeds"]}
+
+
+def _bound_row(gt_instances: Sequence[pd.Series] | None, column: str) -> dict:
+    """The perfect-rank bound (nas.rankstats) as a table row, in `column`; NaN without two
+    trained seeds."""
+    row: dict = {"experiment": "perfect_rank_bound"}
+    if gt_instances is None or len(gt_instances) < 2:
+        return {**row, column: math.nan, "n": 0}
+    return {**row, column: rankstats.perfect_rank_bound(gt_instances), "n": len(gt_instances)}
 
 
 def _nan_row(experiment: str, columns: Sequence[str]) -> dict:
@@ -323,7 +332,7 @@ def table1(
     readings follow it (``different_epochs_median_all``: each column's median over all
     instances; ``different_epochs_mean_all``: their mean). ``n`` is the number of ranks
     compared (per instance, for the different-epochs rows). ``s_tau_lo``/``s_tau_hi``: 95 %
-    bootstrap interval over the ranks compared (``s_tau_interval``). ``noise_ceiling``: tau
+    bootstrap interval over the ranks compared (``s_tau_interval``). ``split_half_agreement``: tau
     between the means of disjoint halves of the ground-truth seeds (nas.rankstats), its mean,
     max and min over the splits; ``n`` the seeds.
     """
@@ -401,13 +410,40 @@ _T2_COLUMNS += ["gt_tau_lo", "gt_tau_hi", *rankstats.STAT_COLUMNS]
 def rank_statistics(accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
     """The reviewer's statistics of some ranks against the ground truth (nas.rankstats): each
     one's mean over the ranks."""
-    gt = as_gt(gt)
-    per = [rankstats.instance_statistics(a, _gt_acc(gt, a.index), _gt_rank(gt)) for a in accs]
+    return _rank_statistics([(a, gt) for a in accs])
+
+
+def _rank_statistics(pairs: Sequence[tuple[pd.Series, pd.DataFrame]]) -> dict:
+    per = []
+    for acc, gt in pairs:
+        gt = as_gt(gt)
+        per.append(rankstats.instance_statistics(acc, _gt_acc(gt, acc.index), _gt_rank(gt)))
     return rankstats.mean_over_instances(per)
 
 
+def leave_one_out(finals: Sequence[pd.Series]) -> list[tuple[pd.Series, pd.DataFrame]]:
+    """Each ground-truth seed with the reference it is scored against: the mean of the other
+    seeds (acc_mean, rank), so no seed is compared with a mean that contains it."""
+    out = []
+    for i, acc in enumerate(finals):
+        others = pd.concat([f for j, f in enumerate(finals) if j != i], axis=1).mean(axis=1)
+        ref = pd.DataFrame({"acc_mean": others, "rank": metrics.ranks_from_accuracy(others)})
+        out.append((acc, ref))
+    return out
+
+
+def leave_one_out_scores(finals: Sequence[pd.Series]) -> list[tuple[float, int, int]]:
+    """Each ground-truth seed's GT-Tau, T1R and T3R against the mean of the other seeds."""
+    return [tau_tnr(acc, ref) for acc, ref in leave_one_out(finals)]
+
+
 def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
-    triples = [tau_tnr(acc, gt) for acc in accs]
+    return _t2_row_of(experiment, [(acc, gt) for acc in accs])
+
+
+def _t2_row_of(experiment: str, pairs: Sequence[tuple[pd.Series, pd.DataFrame]]) -> dict:
+    """A Table 2 row from (rank, the reference it is scored against) pairs."""
+    triples = [tau_tnr(acc, gt) for acc, gt in pairs]
     if not triples:
         raise ValueError(f"{experiment}: no ranks to compare with the ground truth")
     taus, t1s, t3s = zip(*triples, strict=True)
@@ -415,7 +451,7 @@ def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dic
     for key, values in (("gt_tau", taus), ("t1r", t1s), ("t3r", t3s)):
         row[f"{key}_mean"], row[f"{key}_std"] = metrics.mean_std(values)
     row.update(rankstats.interval(taus, "gt_tau"))
-    row.update(rank_statistics(accs, gt))
+    row.update(_rank_statistics(pairs))
     row["n"] = len(triples)
     return row
 
@@ -429,12 +465,14 @@ def table2(
     """Table 2: GT-Tau, T1R and T3R, mean ± population std over 10 numbers.
 
     Family rows use each instance's final-epoch rank; ``ground_truth`` compares each
-    independently trained run with ``gt`` (NaN if ``gt_instances`` is None);
+    independently trained run with the mean of the others (leave one out: the paper's 0.7985
+    compares each of its 10 seeds with a mean that includes it, which with 3 seeds would
+    inflate it; NaN without two trained seeds);
     ``different_epochs`` uses the last ``last_epochs`` epochs of ONE "different orders
     (shuffle)" instance, the one whose final GT-Tau is the (lower) median, like the paper's
     "one instance ... with final GT-Tau 0.47"; then the two other readings of Table 1.
-    Beyond the paper: ``gt_tau_lo``/``gt_tau_hi``, the 95 % bootstrap interval of the mean
-    GT-Tau over the ranks, and the means of nas.rankstats' statistics. ``noise_ceiling``:
+    Beyond the paper: ``gt_tau_lo``/``gt_tau_hi``, the 95 % t-interval of the mean
+    GT-Tau over the ranks, and the means of nas.rankstats' statistics. ``split_half_agreement``:
     ``gt_tau_mean`` is the tau between disjoint halves of the ground-truth seeds, lo and hi
     its min and max over the splits (not a bootstrap); ``n`` the seeds.
     """
@@ -444,12 +482,13 @@ def table2(
     for name in names:
         rows.append(_t2_row(name, [final_accuracy(inst) for inst in families[name]], gt))
 
-    if gt_instances is None:
+    if gt_instances is None or len(gt_instances) < 2:
         rows.append(_nan_row("ground_truth", _T2_COLUMNS))
     else:
-        rows.append(_t2_row("ground_truth", list(gt_instances), gt))
+        rows.append(_t2_row_of("ground_truth", leave_one_out(gt_instances)))
     ceiling = {"ceiling": "gt_tau_mean", "ceiling_min": "gt_tau_lo", "ceiling_max": "gt_tau_hi"}
     rows.append(_ceiling_row(gt_instances, ceiling))
+    rows.append(_bound_row(gt_instances, "gt_tau_mean"))
 
     if SHUFFLE in families:
         insts = families[SHUFFLE]
@@ -486,7 +525,7 @@ def _windowed(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float,
 def _window_statistics(
     insts: Sequence[pd.DataFrame], means: Sequence[float], gt: pd.DataFrame, window: int, what: str
 ) -> dict:
-    """Beyond the paper, for a windowed row: the 95 % bootstrap interval over instances of
+    """Beyond the paper, for a windowed row: the 95 % t-interval over instances of
     GT-Tau-Mean-k (the instances' ``means``) and nas.rankstats' statistics, each averaged over
     the window and then over instances."""
     gt = as_gt(gt)
@@ -501,9 +540,10 @@ EXTRA_WINDOW_COLUMNS = ["mean64_lo", "mean64_hi", *rankstats.STAT_COLUMNS]
 
 
 def _with_ceiling(df: pd.DataFrame, ceiling: float | None) -> pd.DataFrame:
-    """A ``gt_ceiling`` column (the ground truth's noise ceiling, nas.rankstats) when known."""
+    """A ``gt_split_half`` column (the ground truth's split-half agreement, nas.rankstats)
+    when known."""
     if ceiling is not None:
-        df.insert(len(df.columns) - 1, "gt_ceiling", ceiling)
+        df.insert(len(df.columns) - 1, "gt_split_half", ceiling)
     return df
 
 
@@ -528,7 +568,7 @@ def table3a(
     Keys are (grouping, m) with grouping "random" or "similar". Columns keep the paper's
     "mean64"/"std64" names whatever ``window`` is, so they line up with ``paper_table("table3a")``;
     then EXTRA_WINDOW_COLUMNS (``_window_statistics``) and, given the ground truth's noise
-    ceiling, ``gt_ceiling``; ``n`` counts instances.
+    ceiling, ``gt_split_half``; ``n`` counts instances.
     """
     rows = []
     for (grouping, m), insts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
@@ -626,7 +666,7 @@ def table3b(t4: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["epochs", "k", "gt_tau_mean64", "gt_tau_mean64_std", "gt_tau_std64"]
     cols += ["gt_tau_std64_std"]
-    extra = ("gt_tau_mean64_lo", "gt_tau_mean64_hi", *rankstats.STAT_COLUMNS, "gt_ceiling", "n")
+    extra = ("gt_tau_mean64_lo", "gt_tau_mean64_hi", *rankstats.STAT_COLUMNS, "gt_split_half", "n")
     cols += [c for c in extra if c in t4.columns]  # the paper's Table 4 has none of them
     return t4.loc[t4["epochs"] == t4["epochs"].max(), cols].reset_index(drop=True)
 
@@ -643,8 +683,8 @@ def prefix_curve(
     ceiling: float | None = None,
 ) -> pd.DataFrame:
     """GT-Tau of the epoch points of prefix runs (Section 4.3's climb over epochs): per run
-    length, k and evaluated epoch, mean, population std and the 95 % bootstrap interval of
-    the mean over instances, and given the noise ceiling, ``gt_ceiling``. Tidy, sorted."""
+    length, k and evaluated epoch, mean, population std and the 95 % t-interval of
+    the mean over instances, and given the split-half agreement, ``gt_split_half``. Tidy, sorted."""
     rows = []
     for (run_epochs, k), insts in sorted(prefix.items()):
         curves = pd.concat([gt_tau_curve(epoch_matrix(i), gt) for i in insts], axis=1)

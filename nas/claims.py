@@ -16,7 +16,7 @@ from nas import stats
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 TESTS = ("t", "pair-permutation")
 _REQUIRED = ("section", "quote", "statistic", "unit", "direction", "threshold", "family")
-_OPTIONAL = ("margin", "margin_source", "baseline", "test", "min_epoch_ratio")
+_OPTIONAL = ("margin", "margin_source", "baseline", "test", "min_epoch_ratio", "min_largest_m")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ClaimSpec:
     baseline: str = ""  # a baseline the run computes, subtracted from every unit's value
     test: str = "t"
     min_epoch_ratio: float = 0.0  # the training-length ratio the claim needs (0: any)
+    min_largest_m: int = 0  # the largest group count m the claim needs (0: any)
 
     def claim(self) -> stats.Claim:
         return stats.Claim(self.direction, self.threshold, self.margin)

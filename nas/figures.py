@@ -92,12 +92,12 @@ def _new_figure(
     return fig
 
 
-CEILING_LABEL = "GT ceiling"
+CEILING_LABEL = "GT split-half"
 
 
 def ceiling_line(ax: Axes, ceiling: float | None) -> None:
-    """The ground truth's noise ceiling (nas.rankstats) on a GT-Tau axis, when known: the
-    agreement no estimate can be expected to pass, so a curve is read against it."""
+    """The ground truth's split-half agreement (nas.rankstats) on a GT-Tau axis, when known: how
+    well two half-size ground truths agree, so a curve is read against the data's own noise."""
     if ceiling is not None:
         ax.axhline(ceiling, ls="-.", color="black", lw=1.0, label=CEILING_LABEL)
 
@@ -327,7 +327,8 @@ def draw_figure4(
     kind "snapshot"), where all children share one copy; the dotted part (x >= 0) is
     finetuning, each child alone, as the paper draws them. Step 0 of both is the snapshot
     (circled on the GT-Tau curve). Without ``shared`` only the dotted part is drawn.
-    ``ceiling``: the ground truth's noise ceiling, a dash-dotted black line on the GT-Tau panels.
+    ``ceiling``: the ground truth's split-half agreement, a dash-dotted black line on the
+    GT-Tau panels.
     """
     if not finetune:
         raise ValueError("figure4 needs at least one snapshot")
@@ -452,7 +453,7 @@ def draw_figure8(
     """Figure 8: GT-Tau over the dense points, one curve per instance, one panel per BN momentum.
 
     Keys are the BN momentum values as labels (e.g. "0.1", "0.9"). ``ceiling``: the ground
-    truth's noise ceiling, a dash-dotted black line.
+    truth's split-half agreement, a dash-dotted black line.
     """
     if not instances:
         raise ValueError("figure8 needs at least one BN momentum")
@@ -510,7 +511,7 @@ def draw_prefix_curve(
     one std), one panel per run length (``analysis.prefix_curve``). The dashed line is
     Section 4.3's 0.6 ("k = 0 takes over 1000 epochs to climb up to above 0.6"); a circle
     marks each k's first epoch above it (``analysis.first_above``); the dash-dotted black line is
-    the ground truth's noise ceiling (``ceiling``, when known)."""
+    the ground truth's split-half agreement (``ceiling``, when known)."""
     if curve.empty:
         raise ValueError("prefix curve: no epoch points")
     lengths = sorted(curve["run_epochs"].unique(), reverse=True)

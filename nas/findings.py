@@ -99,15 +99,6 @@ def _gt_acc(runs: Runs, children) -> pd.Series:
     return analysis._gt_acc(runs.gt, children)
 
 
-def _loo_references(runs: Runs) -> list[tuple[pd.Series, pd.Series]]:
-    """Per ground-truth seed: (its accuracies, the mean of the other seeds')."""
-    seeds = runs.gt_instances
-    return [
-        (a, pd.concat([b for j, b in enumerate(seeds) if j != i], axis=1).mean(axis=1))
-        for i, a in enumerate(seeds)
-    ]
-
-
 def gt_s_tau(runs: Runs) -> float:
     """S-Tau across the ground-truth seeds (NaN with fewer than two)."""
     if len(runs.gt_instances) < 2:
@@ -115,17 +106,22 @@ def gt_s_tau(runs: Runs) -> float:
     return metrics.s_tau(runs.gt_instances)["mean"]
 
 
+def _loo(runs: Runs, which: int) -> float:
+    """The mean over ground-truth seeds of GT-Tau (which 0), T1R (1) or T3R (2), each seed
+    against the mean of the others (analysis.leave_one_out)."""
+    if len(runs.gt_instances) < 2:
+        return float("nan")
+    return float(np.mean([s[which] for s in analysis.leave_one_out_scores(runs.gt_instances)]))
+
+
 def gt_loo_gt_tau(runs: Runs) -> float:
-    """The ground truth's own GT-Tau: each seed against the mean of the others, averaged."""
-    pairs = _loo_references(runs) if len(runs.gt_instances) > 1 else []
-    return float(np.mean([metrics.gt_tau(a, ref) for a, ref in pairs])) if pairs else np.nan
+    """The ground truth's own GT-Tau: each seed against the mean of the others."""
+    return _loo(runs, 0)
 
 
 def gt_loo_t3r(runs: Runs) -> float:
     """The ground truth's own T3R: each seed's top 3 ranked by the mean of the others."""
-    pairs = _loo_references(runs) if len(runs.gt_instances) > 1 else []
-    values = [metrics.top_n_rank(a, metrics.ranks_from_accuracy(ref), 3) for a, ref in pairs]
-    return float(np.mean(values)) if values else np.nan
+    return _loo(runs, 2)
 
 
 BASELINES: dict[str, Callable[[Runs], float]] = {
@@ -303,7 +299,14 @@ def _s421_u(runs: Runs) -> Evidence | None:
     paper = None
     if all(m in p for m in ms):
         paper = min(p[1], p[top]) - float(np.mean([p[m] for m in middle]))
-    return Evidence(_per_instance(values), paper, _paper_note(ms))
+    need = claims.registry().claims["s421_random_u_shape"].min_largest_m
+    if top >= need:
+        return Evidence(_per_instance(values), paper, _paper_note(ms))
+    note = (
+        f"the largest m trained is {top}; the paper's rise comes after its minimum at m = 16, "
+        f"so the U needs m >= {need:g} (experiments.groups.m)"
+    )
+    return Evidence(_per_instance(values), paper, _paper_note(ms), stats.NOT_TESTABLE, note)
 
 
 @finding("s421_case_study")
@@ -466,8 +469,8 @@ def _finetune_gain(runs: Runs) -> Evidence | None:
     epoch = max(runs.finetune)
     values = []
     for i in range(min(len(sources), len(runs.finetune[epoch]))):
-        before = analysis.snapshot_matrix(sources[i], epoch)
-        shared = analysis.gt_tau_curve(before.loc[before.index < 0], runs.gt).mean()
+        before = analysis.snapshot_matrix(sources[i], epoch)  # the shared window, to step 0
+        shared = analysis.gt_tau_curve(before, runs.gt).mean()
         values.append(_finetune_last(runs, epoch, i) - float(shared))
     return Evidence(
         _per_instance(values), 0.8 - 0.4567, "context: 'close to 0.8' against Table 2's 0.4567"
@@ -753,6 +756,38 @@ def evaluate_with_units(
 
 def evaluate(runs: Runs, findings: list[Finding] | None = None) -> pd.DataFrame:
     return evaluate_with_units(runs, findings)[0]
+
+
+def recompute(table: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Interval, p raw, p adjusted and verdict of every tested finding from the units file and
+    the claims file alone (what findings_units.csv promises): id-indexed, for comparison with
+    findings.csv."""
+    registry = claims.registry()
+    rows = []
+    for r in table.itertuples():
+        spec = registry.claims[r.id]
+        if r.reason in (stats.NOT_TESTABLE, stats.DESCRIPTIVE):
+            continue
+        mine = units[units["id"] == r.id]
+        values = dict(zip(mine["unit"], mine["value"], strict=True))
+        if spec.test == "pair-permutation":
+            inf = _permutation_inference(values, spec.claim())
+        else:
+            inf = stats.infer(list(values.values()), spec.claim())
+        rows.append(
+            {
+                "id": r.id,
+                "family": spec.family,
+                "p_raw": inf.p_raw,
+                "_inference": inf,
+                "_status": "",
+                "ci_low": inf.ci_low,
+                "ci_high": inf.ci_high,
+            }
+        )
+    _adjust(rows, registry.alpha)
+    keep = ["id", "ci_low", "ci_high", "p_raw", "p_adj", "verdict", "reason"]
+    return pd.DataFrame([{k: r[k] for k in keep} for r in rows], columns=keep).set_index("id")
 
 
 def _adjust(rows: list[dict], alpha: float) -> None:

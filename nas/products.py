@@ -86,7 +86,7 @@ class Inputs:
 
     @cached_property
     def _gt_finals(self) -> list[pd.Series] | None:
-        """Read once: a product that asks for the finals and the noise ceiling loads the
+        """Read once: a product that asks for the finals and the split-half agreement loads the
         ground-truth seeds' records once."""
         if not self.files.get("ground_truth"):
             return None
@@ -97,9 +97,14 @@ class Inputs:
         return [k for k in self.files if k != GROUND_TRUTH]
 
     def ceiling(self) -> float | None:
-        """The ground truth's noise ceiling (nas.rankstats); None without two trained seeds."""
+        """The ground truth's split-half agreement (nas.rankstats); None without two trained
+        seeds."""
         finals = self.gt_finals()
-        return rankstats.noise_ceiling(finals)["ceiling"] if finals and len(finals) > 1 else None
+        return (
+            rankstats.split_half_agreement(finals)["ceiling"]
+            if finals and len(finals) > 1
+            else None
+        )
 
     def families(self) -> dict[str, list[pd.DataFrame]]:
         """The share-all families of Tables 1-2 (labels 'different_*')."""

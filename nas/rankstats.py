@@ -1,15 +1,18 @@
-"""The rank statistics a reviewer asks for beside GT-Tau, and the ground truth's noise ceiling.
+"""The rank statistics a reviewer asks for beside GT-Tau, and how reliable the ground truth is.
 
 GT-Tau alone hides two things. How a search would use a rank: it trains the top few, so
 precision at K and the best and worst true rank among the top K say more than a correlation
 over all 64. And how much of the disagreement is noise: accuracies a few hundredths of a
 percent apart are ties in any honest sense (sparse Kendall rounds them to 0.1 % first, Yu et
-al. 2020), and the ground truth itself is a mean of a few seeds, so no estimate can agree with
-it better than its own halves agree with each other (the noise ceiling).
+al. 2020), and the ground truth itself is a mean of a few seeds. Two numbers say how much: the
+split-half agreement (how well the means of two disjoint halves of the seeds agree: a floor on
+the full ground truth's reliability, often misnamed a noise ceiling) and the perfect-rank
+bound (the GT-Tau a ranking by the children's true accuracies would reach against the mean of
+all seeds: the level no estimate can be expected to pass).
 
 Every statistic is computed per instance (one rank against the ground truth); a table reports
-their mean over instances and, for GT-Tau, the 95 % percentile bootstrap interval of that mean
-over instances (nas.stats).
+their mean over instances and, for GT-Tau, the 95 % interval of that mean over instances
+(nas.stats.interval: a t-interval at the n of a table).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from nas import metrics, stats
 SPARSE_PERCENT = 0.1  # sparse Kendall: accuracies rounded to 0.1 percentage points
 TOP_K = (5, 10)  # precision at K
 RANGE_K = 5  # best and worst ground-truth rank among the top RANGE_K
-MAX_SPLITS = 200  # noise ceiling: at most this many half splits of the seeds (seeded sample)
+MAX_SPLITS = 200  # split-half agreement: at most this many half splits of the seeds (seeded sample)
 
 STAT_COLUMNS = ["spearman", "sparse_tau", "p_at_5", "p_at_10", "top5_best", "top5_worst"]
 
@@ -65,9 +68,10 @@ def mean_over_instances(per_instance: Sequence[dict]) -> dict:
 
 
 def interval(values: Sequence[float], name: str) -> dict:
-    """{name_lo, name_hi}: the 95 % bootstrap interval of the mean of `values` over instances
-    (zero width for one instance: a single run says nothing about its own spread)."""
-    lo, hi = stats.bootstrap_interval(values)
+    """{name_lo, name_hi}: the 95 % interval of the mean of `values` over instances (nas.stats:
+    a t-interval below 20 instances, valid at 3 where a percentile bootstrap is [min, max];
+    NaN for one instance: a single run says nothing about its own spread)."""
+    (lo, hi), _ = stats.interval(values)
     return {f"{name}_lo": lo, f"{name}_hi": hi}
 
 
@@ -75,7 +79,9 @@ def half_splits(n_seeds: int, seed: int = stats.BOOT_SEED) -> list[tuple[tuple[i
     """Ways to split seeds 0..n-1 into two disjoint halves (sizes floor and ceil of n/2),
     each split once; at most MAX_SPLITS of them, a seeded sample when there are more."""
     if n_seeds < 2:
-        raise ValueError(f"a noise ceiling needs at least 2 ground-truth seeds, got {n_seeds}")
+        raise ValueError(
+            f"a split-half agreement needs at least 2 ground-truth seeds, got {n_seeds}"
+        )
     seeds = range(n_seeds)
     splits = []
     for first in itertools.combinations(seeds, n_seeds // 2):
@@ -88,14 +94,14 @@ def half_splits(n_seeds: int, seed: int = stats.BOOT_SEED) -> list[tuple[tuple[i
     return splits
 
 
-def noise_ceiling(gt_instances: Sequence[pd.Series]) -> dict:
+def split_half_agreement(gt_instances: Sequence[pd.Series]) -> dict:
     """Kendall tau between the mean accuracies of disjoint halves of the ground-truth seeds,
     averaged over the half splits: how well one noisy ground truth agrees with another.
 
     Returns ceiling (mean tau), ceiling_min and ceiling_max (over splits), ceiling_seeds.
-    Each half averages about half the seeds, so the ceiling of the full mean is higher; it is
-    a floor on the ground truth's own reliability, the level an estimate cannot be expected to
-    pass by much."""
+    Each half averages about half the seeds, so the agreement of the full mean with the truth
+    is higher (perfect_rank_bound): this is a floor on the ground truth's reliability, not a
+    ceiling on what an estimate can reach."""
     accs = [a.astype(float) for a in gt_instances]
     taus = []
     for first, rest in half_splits(len(accs)):
@@ -108,3 +114,28 @@ def noise_ceiling(gt_instances: Sequence[pd.Series]) -> dict:
         "ceiling_max": float(np.max(taus)),
         "ceiling_seeds": len(accs),
     }
+
+
+BOUND_DRAWS = 500  # perfect-rank bound: simulated ground truths (seeded)
+
+
+def perfect_rank_bound(
+    gt_instances: Sequence[pd.Series], draws: int = BOUND_DRAWS, seed: int = stats.BOOT_SEED
+) -> float:
+    """The expected GT-Tau of a ranking by the children's true accuracies against a mean of
+    n seeds, by simulation: truth = the seeds' mean, each simulated mean = truth plus normal
+    noise of the seeds' pooled within-child std / sqrt(n). The seeds' mean is itself noisy, so
+    the simulated truth is a little too spread and the bound a little high: an upper bound."""
+    x = np.column_stack([a.astype(float).to_numpy() for a in gt_instances])
+    n = x.shape[1]
+    if n < 2:
+        raise ValueError(f"a perfect-rank bound needs at least 2 ground-truth seeds, got {n}")
+    truth = x.mean(axis=1)
+    sd = float(np.sqrt(((x - truth[:, None]) ** 2).sum() / (x.shape[0] * (n - 1))))
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(truth.size)
+    t = pd.Series(truth, index=index)
+    noise = rng.normal(0.0, sd / np.sqrt(n), (draws, truth.size))
+    return float(
+        np.mean([metrics.kendall_tau(t, pd.Series(truth + e, index=index)) for e in noise])
+    )

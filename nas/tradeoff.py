@@ -5,7 +5,7 @@ A row is a strategy of the study: share-all, group sharing per grouping and m (r
 similar, and the measured groupings of nas.interference), warm-started groups, groups at
 equal compute, prefix sharing per run length and k, and the ground truth (every child trained
 alone). Its quality is GT-Tau-Mean-k over the last `window` mini-batches (mean over instances,
-95 % bootstrap interval) with T1R and T3R of the final epoch's rank; the ground truth's is
+95 % t-interval) with T1R and T3R of the final epoch's rank; the ground truth's is
 each seed against the mean of the other seeds (leave one out), as it has no reference of its
 own. Its cost is the device-hours of one instance from the plan's cost model (nas.plan, the
 configured throughput), so a study planned for a GPU reads GPU-hours; a strategy that reads a
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nas import analysis, metrics, rankstats
+from nas import analysis, rankstats
 from nas.plan import Study
 from nas.searchspace import MEASURED_GROUPINGS
 
@@ -48,16 +48,6 @@ def instance_scores(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[
     tau = analysis._windowed(inst, gt, window)[0]  # as Table 3a's mean64
     _, t1, t3 = analysis.tau_tnr(analysis.final_accuracy(inst), gt)
     return float(tau), int(t1), int(t3)
-
-
-def leave_one_out_scores(finals: Sequence[pd.Series]) -> list[tuple[float, int, int]]:
-    """Each ground-truth seed's GT-Tau, T1R and T3R against the mean of the other seeds."""
-    out = []
-    for i, acc in enumerate(finals):
-        others = pd.concat([f for j, f in enumerate(finals) if j != i], axis=1).mean(axis=1)
-        ref = pd.DataFrame({"acc_mean": others, "rank": metrics.ranks_from_accuracy(others)})
-        out.append(analysis.tau_tnr(acc, ref))
-    return out
 
 
 def pareto_front(costs: Sequence[float], quality: Sequence[float]) -> list[bool]:
@@ -98,7 +88,7 @@ def tradeoff_table(
         label: [instance_scores(i, gt, window) for i in insts] for label, insts in runs.items()
     }
     if gt_finals is not None and len(gt_finals) > 1 and GROUND_TRUTH in hours:
-        scored[GROUND_TRUTH] = leave_one_out_scores(gt_finals)
+        scored[GROUND_TRUTH] = analysis.leave_one_out_scores(gt_finals)
     rows = []
     for label, scores in scored.items():
         taus, t1s, t3s = zip(*scores, strict=True)

@@ -123,7 +123,7 @@ def test_table1_identical_family_has_s_tau_one():
         "different_orders_shuffle",
         "random_rank",
         "ground_truth",
-        "noise_ceiling",
+        "split_half_agreement",
         "different_epochs",
         "different_epochs_median_all",
         "different_epochs_mean_all",
@@ -182,17 +182,30 @@ def test_table2_ground_truth_equal_instances_score_perfectly():
         "different_seeds",
         "different_orders_shuffle",
         "ground_truth",
-        "noise_ceiling",
+        "split_half_agreement",
+        "perfect_rank_bound",
         "different_epochs",
         "different_epochs_median_all",
         "different_epochs_mean_all",
     ]
-    assert t2.loc["noise_ceiling", "gt_tau_mean"] == pytest.approx(1.0)  # equal seeds
-    for name in t2.index.drop("noise_ceiling"):
+    assert t2.loc["split_half_agreement", "gt_tau_mean"] == pytest.approx(1.0)  # equal seeds
+    assert t2.loc["perfect_rank_bound", "gt_tau_mean"] == pytest.approx(1.0)  # no seed noise
+    for name in t2.index.drop(["split_half_agreement", "perfect_rank_bound"]):
         assert t2.loc[name, "gt_tau_mean"] == pytest.approx(1.0)
         assert t2.loc[name, "gt_tau_std"] == pytest.approx(0.0)
         assert t2.loc[name, "t1r_mean"] == 1.0 and t2.loc[name, "t3r_mean"] == 1.0
     assert t2.loc["different_epochs", "n"] == 5
+
+
+def test_table2_ground_truth_row_scores_each_seed_against_the_others():
+    """Leave one out: a seed is never compared with a mean that contains it."""
+    rng = np.random.default_rng(3)
+    seeds = [GT_FRAC + rng.normal(0, 0.01, len(GT_FRAC)) for _ in range(3)]
+    t2 = an.table2({}, an.table5(seeds), seeds).set_index("experiment")
+    loo = [tau for tau, _, _ in an.leave_one_out_scores(seeds)]
+    assert t2.loc["ground_truth", "gt_tau_mean"] == pytest.approx(np.mean(loo))
+    including = np.mean([an.tau_tnr(s, an.table5(seeds))[0] for s in seeds])
+    assert t2.loc["ground_truth", "gt_tau_mean"] < including  # what the old row reported
 
 
 def test_table2_values_match_metrics_and_median_instance():

@@ -286,7 +286,7 @@ def test_figure7_draws_the_long_runs_last_mini_batches():
     _assert_dense_panel(figures.draw_figure7(inst, GT).axes[0], inst)
 
 
-def test_gt_tau_figures_draw_the_noise_ceiling_at_its_value():
+def test_gt_tau_figures_draw_the_split_half_agreement_at_its_value():
     """Figures 4 and 8 and the prefix curve draw the ceiling on their GT-Tau axes, at its
     value and labelled; without one, no such line."""
     from nas.analysis import prefix_curve

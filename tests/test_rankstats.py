@@ -63,9 +63,9 @@ def test_half_splits_are_disjoint_halves_each_once():
         rankstats.half_splits(1)
 
 
-def test_noise_ceiling_of_known_seeds():
+def test_split_half_agreement_of_known_seeds():
     base = pd.Series(np.arange(len(CHILDREN), dtype=float), index=CHILDREN)
-    assert rankstats.noise_ceiling([base, base, base])["ceiling"] == pytest.approx(1.0)
+    assert rankstats.split_half_agreement([base, base, base])["ceiling"] == pytest.approx(1.0)
     rng = np.random.default_rng(3)
     seeds = [base + rng.normal(0, 6, len(base)) for _ in range(4)]
     taus = []
@@ -74,7 +74,7 @@ def test_noise_ceiling_of_known_seeds():
         a = sum(seeds[i] for i in first) / 2
         b = sum(seeds[i] for i in rest) / 2
         taus.append(sps.kendalltau(a, b).statistic)
-    got = rankstats.noise_ceiling(seeds)
+    got = rankstats.split_half_agreement(seeds)
     assert got["ceiling"] == pytest.approx(np.mean(taus))
     assert (got["ceiling_min"], got["ceiling_max"]) == (
         pytest.approx(min(taus)),
@@ -93,3 +93,16 @@ def test_s_tau_interval_brackets_s_tau_and_collapses_for_equal_ranks():
     lo, hi = analysis.s_tau_interval(noisy)
     taus = [sps.kendalltau(a, b).statistic for a, b in itertools.combinations(noisy, 2)]
     assert min(taus) <= lo <= np.mean(taus) <= hi <= max(taus)
+
+
+def test_perfect_rank_bound_lies_above_the_split_half_agreement():
+    """A ranking by the true accuracies agrees with the mean of all seeds better than two
+    half-size means agree with each other: the split-half agreement is no ceiling."""
+    rng = np.random.default_rng(0)
+    truth = np.linspace(0.78, 0.92, 64)
+    seeds = [pd.Series(truth + rng.normal(0, 0.0085, 64)) for _ in range(3)]
+    bound = rankstats.perfect_rank_bound(seeds)
+    half = rankstats.split_half_agreement(seeds)["ceiling"]
+    assert half < bound < 1 and bound == rankstats.perfect_rank_bound(seeds)  # seeded
+    with pytest.raises(ValueError, match="at least 2"):
+        rankstats.perfect_rank_bound(seeds[:1])
