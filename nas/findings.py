@@ -701,7 +701,12 @@ def _permutation_inference(units: dict[str, float], claim: stats.Claim) -> stats
 def _row(f: Finding, spec: claims.ClaimSpec, ev: Evidence, runs: Runs) -> tuple[dict, dict]:
     """The finding's row before adjustment, and its tested units."""
     base = BASELINES[spec.baseline](runs) if spec.baseline else 0.0
-    units = {k: v - base for k, v in ev.units.items()} if spec.test == "t" else dict(ev.units)
+    undefined = sorted(k for k, v in ev.units.items() if pd.isna(v))
+    kept = {k: v for k, v in ev.units.items() if k not in undefined}
+    units = {k: v - base for k, v in kept.items()} if spec.test == "t" else kept
+    if undefined:  # a tau of constant accuracies: no value, so not a unit
+        left_out = f"{len(undefined)} undefined unit(s) left out ({', '.join(undefined)})"
+        ev.note = f"{ev.note}; {left_out}" if ev.note else left_out
     claim = spec.claim()
     if spec.test == "pair-permutation":
         inf = _permutation_inference(units, claim)
@@ -718,7 +723,7 @@ def _row(f: Finding, spec: claims.ClaimSpec, ev: Evidence, runs: Runs) -> tuple[
         "p_raw": inf.p_raw,
         "p_sign": inf.p_sign,
         "n": inf.n,
-        "n_needed": inf.n_needed,
+        "n_needed": None if ev.status else inf.n_needed,
         "claim": claim.text(),
         "baseline": f"{spec.baseline} = {base:.4f}" if spec.baseline else "",
         "unit": spec.unit,

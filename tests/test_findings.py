@@ -237,3 +237,14 @@ def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
     assert table.n.item() == 3 and table.family.item() == claims.EXPLORATORY
     runs.telemetry = [t.assign(cosine=-t.cosine) for t in telemetries]
     assert findings.evaluate(runs, f).verdict.item() == "contradicted"
+
+
+def test_an_undefined_unit_is_left_out_and_named():
+    """A tau of constant accuracies has no value: it is no unit, and the note says so."""
+    values = {"instance0": 0.3, "instance1": float("nan"), "instance2": 0.32, "instance3": 0.31}
+    fake = findings.Finding("obs2_has_correlation", lambda runs: findings.Evidence(values))
+    table, units = findings.evaluate_with_units(findings.Runs(gt=gt_table()), [fake])
+    row = table.iloc[0]
+    assert row.n == 3 and "instance1" in row.note and "undefined" in row.note
+    assert list(units.unit) == ["instance0", "instance2", "instance3"]
+    assert row.verdict == stats.SUPPORTED  # 0.31 +- 0.01 over 3 units is far above 0
