@@ -4,6 +4,8 @@ file as the one source of thresholds; every verdict recomputable from the units 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -248,3 +250,9 @@ def test_an_undefined_unit_is_left_out_and_named():
     assert row.n == 3 and "instance1" in row.note and "undefined" in row.note
     assert list(units.unit) == ["instance0", "instance2", "instance3"]
     assert row.verdict == stats.SUPPORTED  # 0.31 +- 0.01 over 3 units is far above 0
+
+
+def test_findings_build_no_claim_of_their_own():
+    """Every threshold comes from the claims file: the findings module constructs no Claim."""
+    source = Path(findings.__file__).read_text()
+    assert "Claim(" not in source and "VARIES" not in source and "NO_RAISE" not in source
