@@ -89,10 +89,24 @@ def check_folder(folder: str | Path, config: dict[str, Any], overwrite: bool) ->
     )
 
 
+def check_no_links(folder: Path) -> None:
+    """Refuse a run folder whose managed entries are symbolic links: writing, truncating or
+    removing through one would touch a file the run did not make (anyone who can write into
+    a shared results folder could plant one)."""
+    managed = [folder / LOCK, *(folder / n for n in RUN_FILES), *folder.glob("g[0-9][0-9][0-9]")]
+    links = [str(p) for p in managed if p.is_symlink()]
+    if links:
+        raise RunFolderError(
+            f"{folder}: {', '.join(links)} is a symbolic link; the run writes only what it "
+            "made, so nothing was written or removed: remove the link, or choose another --out"
+        )
+
+
 def claim(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
     """Under the folder's lock: check it (see check_folder), clear a run of another config
     when `overwrite`, and record this config. Returns whether the run is already finished."""
     folder = Path(folder)
+    check_no_links(folder)
     if check_folder(folder, config, overwrite):
         return True
     old = recorded_config(folder)
@@ -120,7 +134,11 @@ class FolderLock:
 
     def __enter__(self) -> FolderLock:
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        check_no_links(self.folder)
+        try:  # O_NOFOLLOW: a link planted after the check is refused too, never followed
+            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as err:
+            raise RunFolderError(f"{self.folder / LOCK}: cannot open ({err.strerror})") from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

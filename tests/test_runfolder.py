@@ -160,3 +160,37 @@ def test_overwrite_still_resumes_a_run_of_the_same_arguments(tmp_path, capsys):
     assert _train(tmp_path / "seed3", "init_seed=3") == 0
     got = (tmp_path / "changed" / "records.csv").read_bytes()
     assert got == (tmp_path / "seed3" / "records.csv").read_bytes()
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_lock_planted_as_a_link_is_refused_and_its_target_untouched(tmp_path, capsys, dangling):
+    """A symbolic link at <run>/.lock would make the lock truncate its target (or create it)."""
+    victim = tmp_path / "victim.txt"
+    if not dangling:
+        victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").symlink_to(victim)
+    assert _train(tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert ".lock is a symbolic link" in err and "nothing was written" in err
+    assert victim.read_text() == "precious" if not dangling else not victim.exists()
+    assert not (tmp_path / "run" / "records.csv").exists()
+
+
+def test_overwrite_through_a_linked_snapshots_folder_removes_nothing(tmp_path, capsys):
+    assert _train(tmp_path / "run") == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.pt").write_bytes(b"x")
+    snapshots = tmp_path / "run" / "snapshots"
+    if snapshots.exists():
+        import shutil
+
+        shutil.rmtree(snapshots)
+    snapshots.symlink_to(elsewhere, target_is_directory=True)
+    before = (tmp_path / "run" / "records.csv").read_bytes()
+    capsys.readouterr()
+    assert _train(tmp_path / "run", "init_seed=7", flags=("--overwrite",)) == 2
+    assert "snapshots is a symbolic link" in capsys.readouterr().err
+    assert (elsewhere / "keep.pt").read_bytes() == b"x"
+    assert (tmp_path / "run" / "records.csv").read_bytes() == before
