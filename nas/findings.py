@@ -674,7 +674,9 @@ COLUMNS = [
 UNIT_COLUMNS = ["id", "unit", "value"]
 
 
-def _permutation_inference(units: dict[str, float], claim: stats.Claim) -> stats.Inference:
+def _permutation_inference(
+    units: dict[str, float], claim: stats.Claim, alpha: float
+) -> stats.Inference:
     """Obs. 1: the pair-taus among rank vectors of groups a and b, as a k x k matrix for
     stats.pair_permutation_p; n is the smaller group, n_needed the smallest equal groups at
     which an exact test can reach alpha / 2 at all."""
@@ -688,7 +690,7 @@ def _permutation_inference(units: dict[str, float], claim: stats.Claim) -> stats
     effect, p_less, p_greater = stats.pair_permutation_p(tau, n_a)
     p_claim, p_other = (p_less, p_greater) if claim.direction == "<" else (p_greater, p_less)
     k = 2
-    while 1.0 / math.comb(2 * k, k) >= stats.ALPHA / 2:
+    while 1.0 / math.comb(2 * k, k) >= alpha / 2:
         k += 1
     n = min(n_a, len(items) - n_a)
     nan = float("nan")
@@ -709,7 +711,7 @@ def _row(f: Finding, spec: claims.ClaimSpec, ev: Evidence, runs: Runs) -> tuple[
         ev.note = f"{ev.note}; {left_out}" if ev.note else left_out
     claim = spec.claim()
     if spec.test == "pair-permutation":
-        inf = _permutation_inference(units, claim)
+        inf = _permutation_inference(units, claim, claims.registry().alpha)
     else:
         inf = stats.infer(list(units.values()), claim)
     row = {
@@ -776,7 +778,7 @@ def recompute(table: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         mine = units[units["id"] == r.id]
         values = dict(zip(mine["unit"], mine["value"], strict=True))
         if spec.test == "pair-permutation":
-            inf = _permutation_inference(values, spec.claim())
+            inf = _permutation_inference(values, spec.claim(), registry.alpha)
         else:
             inf = stats.infer(list(values.values()), spec.claim())
         rows.append(
