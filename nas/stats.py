@@ -25,8 +25,8 @@ So the method here is the one that stays valid at small n:
 ``pair_permutation_p`` compares agreement within two groups of rank vectors, whose pair-taus
 share items and so are not independent units: it permutes items, not pairs.
 
-The percentile ``bootstrap_interval`` and the interval-based ``verdict`` stay for descriptive
-tables (and their existing callers); all randomness is seeded, so a report is reproducible.
+The percentile ``bootstrap_interval`` stays for resamplings of their own (S-Tau over
+instances that form pairs); all randomness is seeded, so a report is reproducible.
 """
 
 from __future__ import annotations
@@ -134,24 +134,6 @@ class Claim:
         if self.direction == "~":
             return f"within {self.threshold:.4g} +- {self.margin:.4g}"
         return f"{self.direction} {self.threshold:.4g}"
-
-
-def verdict(claim: Claim, interval: tuple[float, float], n_units: int) -> str:
-    """supported / contradicted / inconclusive from an interval alone (descriptive tables):
-    supported when the whole interval is on the claimed side (inside the margin for '~'),
-    contradicted when it is wholly on the other side (outside), else inconclusive."""
-    lo, hi = interval
-    if n_units < MIN_UNITS or np.isnan(lo) or np.isnan(hi) or np.isnan(claim.threshold):
-        return INCONCLUSIVE
-    if claim.direction == "~":
-        low, high = claim.threshold - claim.margin, claim.threshold + claim.margin
-        if low < lo and hi < high:
-            return SUPPORTED
-        return CONTRADICTED if hi < low or lo > high else INCONCLUSIVE
-    above, below = lo > claim.threshold, hi < claim.threshold
-    if claim.direction == ">":
-        return SUPPORTED if above else CONTRADICTED if below else INCONCLUSIVE
-    return SUPPORTED if below else CONTRADICTED if above else INCONCLUSIVE
 
 
 # --------------------------------------------------------------------------- intervals

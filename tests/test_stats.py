@@ -343,10 +343,3 @@ def test_decide_reasons():
     assert stats.decide(strong, NAN) == (stats.INCONCLUSIVE, stats.BOTH)
     for reason in (stats.NOT_TESTABLE, stats.DESCRIPTIVE):
         assert isinstance(reason, str) and reason
-
-
-def test_interval_verdict_for_equivalence_claims():
-    claim = stats.Claim("~", 0.0, 0.05)
-    assert stats.verdict(claim, (-0.01, 0.02), 5) == stats.SUPPORTED
-    assert stats.verdict(claim, (0.06, 0.2), 5) == stats.CONTRADICTED
-    assert stats.verdict(claim, (0.03, 0.2), 5) == stats.INCONCLUSIVE
