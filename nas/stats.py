@@ -25,8 +25,9 @@ So the method here is the one that stays valid at small n:
 ``pair_permutation_p`` compares agreement within two groups of rank vectors, whose pair-taus
 share items and so are not independent units: it permutes items, not pairs.
 
-The percentile ``bootstrap_interval`` stays for resamplings of their own (S-Tau over
-instances that form pairs); all randomness is seeded, so a report is reproducible.
+``percentile_interval`` stays for resamplings of their own (S-Tau over instances that form
+pairs), ``bootstrap_interval`` for the simulation that shows why it was replaced; all
+randomness is seeded, so a report is reproducible.
 """
 
 from __future__ import annotations
