@@ -207,13 +207,16 @@ def _download(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     import pandas as pd
-    import yaml
 
+    from nas import safeyaml
     from nas.plan import Study
 
     config: dict = {}
     for path in args.configfile:
-        _deep_update(config, yaml.safe_load(Path(path).read_text()) or {})
+        layer = safeyaml.load_file(path) or {}
+        if not isinstance(layer, dict):
+            raise safeyaml.YamlError(f"{path}: a study config must be a YAML mapping")
+        _deep_update(config, layer)
     study = Study(config)
     study.validate()
     print(pd.DataFrame(study.summary()).to_string(index=False))

@@ -7,13 +7,13 @@ A run config is a flat YAML mapping; `load_config` merges a file with `key=value
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from nas import safeyaml
 from nas.data import DATASETS, VALIDATIONS, Split
 from nas.evaluate import ENGINES
 from nas.searchspace import (
@@ -167,6 +167,20 @@ LATE_OPTIONS: dict[str, Any] = {
 }
 
 
+# Sizes far beyond any study (the paper's longest run is 2000 epochs): a larger value is a typo
+# that would otherwise end in a MemoryError or a job that never ends.
+UPPER_BOUNDS: dict[str, int] = {
+    "epochs": 100_000,
+    "batch_size": 1 << 16,
+    "n_cells": 64,
+    "stem_channels": 4096,
+    "cell_channels": 4096,
+    "dense_last": 10_000_000,
+    "snapshot_dense": 10_000_000,
+    "eval_batch_size": 1 << 20,
+}
+
+
 def _check(cond: bool, key: str, msg: str) -> None:
     if not cond:
         raise ConfigError(f"config key '{key}': {msg}")
@@ -203,22 +217,30 @@ def _is(value: Any, annotation: str) -> bool:
 
 def check_types(cfg: RunConfig) -> None:
     """Every key against its annotation, before any value is compared with anything: so
-    `lr: x` is a message, not a TypeError, and `batch_size: true` is not batch size 1."""
+    `lr: x` is a message, not a TypeError, and `batch_size: true` is not batch size 1.
+    Numbers must be finite: `lr: .inf` would train to NaN and exit 0."""
     for f in dataclasses.fields(cfg):
         value, options = getattr(cfg, f.name), [t.strip() for t in str(f.type).split("|")]
         if not any(_is(value, t) for t in options):
             want = " or ".join(_TYPE_NAMES[t] for t in options)
-            got = f"got {value!r} ({type(value).__name__}){_number_hint(value)}"
-            _check(False, f.name, f"must be {want}, {got}")
+            got = f"got {safeyaml.excerpt(value)} ({type(value).__name__})"
+            _check(False, f.name, f"must be {want}, {got}{_number_hint(value, options)}")
+        if isinstance(value, float):
+            _check(math.isfinite(value), f.name, f"must be a finite number, got {value}")
 
 
-def _number_hint(value: Any) -> str:
-    """YAML 1.1 reads 1e-3 (no dot) as text: say so, as the value looks like a number."""
+def _number_hint(value: Any, options: list[str]) -> str:
+    """YAML 1.1 reads 1e-3 and 1.0e3 as text (a float needs a dot and a signed exponent):
+    say how to write it, for the keys that take a number."""
     try:
-        float(value if isinstance(value, str) else "not a number")
+        number = float(value if isinstance(value, str) else "not a number")
     except ValueError:
         return ""
-    return "; YAML reads it as text: write it with a dot, as 0.001 or 1.0e-3"
+    if "float" in options:
+        return f"; YAML reads it as text: write it as {number!r} or {number:.1e}"
+    if "int" in options and number.is_integer():
+        return f"; YAML reads it as text: write it as digits, {int(number)}"
+    return ""
 
 
 def validate(cfg: RunConfig) -> RunConfig:
@@ -243,6 +265,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     n_children = len(space.children)
     for key in ("epochs", "batch_size", "n_cells", "stem_channels", "cell_channels"):
         _check(isinstance(getattr(cfg, key), int) and getattr(cfg, key) >= 1, key, "must be >= 1")
+    for key, most in UPPER_BOUNDS.items():
+        value = getattr(cfg, key)
+        _check(value <= most, key, f"at most {most:,}, got {value:,}: is it a typo?")
     _check(0 <= cfg.k <= cfg.n_cells, "k", f"must be in 0..n_cells={cfg.n_cells}, got {cfg.k}")
     _check(
         cfg.m >= 1 and n_children % cfg.m == 0,
@@ -352,11 +377,21 @@ def check_dense_window(cfg: RunConfig, steps_per_epoch: int) -> None:
     )
 
 
+def unknown_keys(where: str, unknown: list[Any], known: set[str]) -> str:
+    """The message for keys a section does not have: each with the nearest known key."""
+    parts = []
+    for key in unknown[:5]:
+        near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+        parts.append(safeyaml.excerpt(key, 40) + (f" (did you mean {near[0]!r}?)" if near else ""))
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    return f"{where}: unknown key {', '.join(parts)}{more}; known keys: {', '.join(sorted(known))}"
+
+
 def from_dict(values: dict[str, Any]) -> RunConfig:
     known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown}; known keys: {sorted(known)}")
+        raise ConfigError(unknown_keys("run config", unknown, known))
     # a text key that is off when empty (partition, warm_start): `--set warm_start=` is off
     empty = {f.name for f in dataclasses.fields(RunConfig) if f.default == ""}
     values = {k: "" if k in empty and v is None else v for k, v in values.items()}
@@ -385,22 +420,14 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _yaml(text: str, where: str) -> Any:
-    """YAML text parsed, or a one-line ConfigError naming `where` and the line."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise ConfigError(f"{where}: not valid YAML: {problem}{line}") from err
+    """YAML text parsed (nas.safeyaml: unique keys, bounded), or a one-line error."""
+    return safeyaml.load(text, where)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     values: dict[str, Any] = {}
     if path is not None:
-        if Path(path).is_dir():
-            raise ConfigError(f"--config {path}: is a folder, not a YAML file")
-        loaded = _yaml(Path(path).read_text(), str(path)) or {}
+        loaded = safeyaml.load_file(path) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: a run config must be a YAML mapping")
         values.update(loaded)

@@ -10,13 +10,13 @@ Run-level keys (under `run`) take theirs from `nas.config.RunConfig`.
 from __future__ import annotations
 
 import copy
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nas.config import ConfigError
+from nas import safeyaml
+from nas.config import ConfigError, unknown_keys
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -28,7 +28,7 @@ def schema() -> dict[str, Any]:
             f"the study config's schema is missing ({SCHEMA}): nas reads it from its checkout "
             "(pip install -e .)"
         )
-    return yaml.safe_load(SCHEMA.read_text())
+    return safeyaml.load(SCHEMA.read_text(), str(SCHEMA))
 
 
 def default(key: str) -> Any:
@@ -47,15 +47,45 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(config: dict[str, Any]) -> None:
+    """ConfigError naming the first bad key: an unknown key with its nearest known one, a
+    non-finite number, or the schema's complaint (quoting a bounded excerpt of the value)."""
     import jsonschema
 
+    safeyaml.check_bounded(config, "study config")
+    _check_finite(config, [])
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
     if errors:
-        first = errors[0]
-        *parent, key = [str(p) for p in first.path] or ["<top>"]
-        where = ".".join(parent) or "config"
-        raise ConfigError(f"study config, {where}: {key!r}: {first.message}")
+        raise ConfigError(_describe(errors[0]))
+
+
+def _describe(error: Any) -> str:
+    path = [str(p) for p in error.path]
+    where = "study config" + (", " + ".".join(path) if path else "")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        unknown = sorted((k for k in error.instance if k not in known), key=str)
+        return unknown_keys(where, unknown, known)
+    message = error.message
+    if len(message) > 200:  # jsonschema quotes the whole value
+        message = f"{safeyaml.excerpt(error.instance)} fails {error.validator!r}"
+    *_, key = path or ["<top>"]
+    return f"{where}: {key!r}: {message}"
+
+
+def _check_finite(node: Any, path: list[str]) -> None:
+    """`.inf` and `.nan` are valid YAML numbers, and no key of a study means them."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"study config, {'.'.join(path)}: must be a finite number, got {node}")
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in children:
+        _check_finite(child, [*path, str(key)])
 
 
 def fill_defaults(config: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,15 @@ import shlex
 
 from snakemake.utils import validate
 
-from nas import catalog
+from nas import catalog, safeyaml, studyconfig
 from nas.plan import INTERFERENCE as INTERFERENCE_FOLDER, RESULTS, RUN_PATTERNS, Study
 
+# Snakemake's reader allows duplicate keys and any size; nas.studyconfig.check refuses alias
+# bombs, non-finite numbers and unknown keys (naming the nearest known one), with a bounded
+# excerpt of the value, before the schema's messages could quote it whole.
+for _layer in workflow.configfiles:
+    safeyaml.check_file(_layer)
+studyconfig.check(config)
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs

@@ -1,0 +1,218 @@
+"""Config input a user or an attacker hands us: every key checked at every depth, numbers
+finite and in range, duplicate keys and alias bombs refused, errors one line and bounded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nas import safeyaml, studyconfig
+from nas.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+OPEN_SECTIONS = {("run",), ("experiments", "strategies", "[]", "set")}  # checked by RunConfig
+
+
+def _sections(node: dict, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every object of the schema that has named keys, as a path ('[]' for list items)."""
+    out = []
+    for option in node.get("oneOf", []):
+        out += _sections(option, path)
+    if "properties" in node:
+        out.append(path)
+        for key, sub in node["properties"].items():
+            out += _sections(sub, (*path, key))
+    if isinstance(node.get("items"), dict):
+        out += _sections(node["items"], (*path, "[]"))
+    return out
+
+
+SECTIONS = sorted(set(_sections(studyconfig.schema())) - OPEN_SECTIONS)
+
+
+def _one_line_error(capsys, argv: list[str], *words: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def _layer(tmp_path: Path, text: str, name: str = "layer.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_every_schema_section_refuses_unknown_keys():
+    def node_at(path):
+        node = studyconfig.schema()
+        for part in path:
+            node = node["items"] if part == "[]" else node["properties"][part]
+        return node
+
+    open_ = [p for p in SECTIONS if node_at(p).get("additionalProperties") is not False]
+    toggles = studyconfig.schema()["definitions"]["toggle"]["oneOf"][1]
+    assert not open_ and toggles["additionalProperties"] is False, open_
+
+
+@pytest.mark.parametrize("section", [s for s in SECTIONS if "[]" not in s], ids=".".join)
+def test_a_typo_in_any_section_is_named_with_the_section(tmp_path, capsys, section):
+    value: dict = {"zzz_typo": 1}
+    for key in reversed(section):
+        value = {key: value}
+    layer = _layer(tmp_path, yaml.safe_dump(value))
+    where = ".".join(section) or "study config"
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], "zzz_typo", where)
+
+
+@pytest.mark.parametrize(
+    ("text", "typo", "near"),
+    [
+        ("experiments: {finetune: {step: 50}}", "'step'", "'steps'"),
+        ("experiments: {groups: {partition_sed: 7}}", "'partition_sed'", "'partition_seed'"),
+        ("figures: {group_n: 8}", "'group_n'", "'group_m'"),
+    ],
+)
+def test_a_typo_names_the_nearest_known_key(tmp_path, capsys, text, typo, near):
+    layer = _layer(tmp_path, text)
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], typo, f"did you mean {near}")
+
+
+def test_a_run_config_typo_names_the_nearest_key(tmp_path, capsys):
+    _one_line_error(
+        capsys, ["train", "--set", "weight_decy=0.1", "--out", str(tmp_path / "o")], "weight_decay"
+    )
+
+
+@pytest.mark.parametrize("key", ["lr", "weight_decay", "momentum", "bn_momentum", "lr_min"])
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_non_finite_numbers_are_refused_in_a_run_config(tmp_path, capsys, key, value):
+    config = _layer(tmp_path, f"{key}: {value}\n")
+    _one_line_error(capsys, ["train", "--config", config, "--out", str(tmp_path / "o")], key)
+    assert not (tmp_path / "o").exists()
+
+
+def test_non_finite_numbers_are_refused_in_a_study(tmp_path, capsys):
+    layer = _layer(tmp_path, "throughput: {train_images_per_s: .inf}\n")
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], "train_images_per_s", "finite")
+
+
+def test_an_absurd_epoch_count_is_refused_before_anything_is_allocated(tmp_path, capsys):
+    argv = ["train", "--set", "epochs=1000000000", "--out", str(tmp_path / "o")]
+    _one_line_error(capsys, argv, "epochs", "at most")
+
+
+def test_a_duplicate_key_is_refused_naming_key_and_line(tmp_path, capsys):
+    config = _layer(tmp_path, "lr: 0.1\nepochs: 2\nlr: 0.2\n")
+    argv = ["train", "--config", config, "--out", str(tmp_path / "o")]
+    _one_line_error(capsys, argv, "'lr' given twice", "line 3", "layer.yaml")
+    layer = _layer(tmp_path, "instances: 3\ninstances: 4\n", "study.yaml")
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], "'instances' given twice")
+
+
+def _bomb(levels: int = 9, width: int = 9, mapping: bool = False) -> str:
+    """The billion laughs: each level holds `width` aliases of the one below."""
+    text = 'a0: &a0 ["lol"]\n'
+    for i in range(1, levels + 1):
+        if mapping:
+            inner = ", ".join(f"k{j}: *a{i - 1}" for j in range(width))
+            text += f"a{i}: &a{i} {{{inner}}}\n"
+        else:
+            text += f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]\n"
+    return text
+
+
+@pytest.mark.parametrize("mapping", [False, True], ids=["lists", "mappings"])
+@pytest.mark.parametrize("command", ["train", "plan"])
+def test_an_alias_bomb_is_refused_within_time_and_memory(tmp_path, capsys, mapping, command):
+    bomb = _layer(tmp_path, _bomb(mapping=mapping))
+    assert len(bomb) < 1000 and Path(bomb).stat().st_size < 1000
+    argv = ["train", "--config", bomb, "--out", str(tmp_path / "o")]
+    if command == "plan":
+        argv = ["plan", "config/config.yaml", bomb]
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        _one_line_error(capsys, argv, "aliases", "layer.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 60 and peak < 100 * 2**20, peak
+
+
+def test_a_recursive_alias_is_refused(tmp_path, capsys):
+    layer = _layer(tmp_path, "a: &a [*a]\n")
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], "aliases")
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, capsys):
+    layer = tmp_path / "huge.yaml"
+    layer.write_text("# padding\n" * (safeyaml.MAX_BYTES // 10 + 1))
+    _one_line_error(capsys, ["plan", "config/config.yaml", str(layer)], "huge.yaml", "KiB")
+
+
+def test_an_error_quotes_a_bounded_excerpt_of_a_long_value(tmp_path, capsys):
+    config = _layer(tmp_path, f"dataset: {'x' * 100_000}\n")
+    err = _one_line_error(capsys, ["train", "--config", config, "--out", str(tmp_path / "o")])
+    assert len(err) < 1000, len(err)
+    layer = _layer(tmp_path, f"dataset: [{', '.join(['1'] * 20_000)}]\n", "study.yaml")
+    err = _one_line_error(capsys, ["plan", "config/config.yaml", layer], "dataset")
+    assert len(err) < 1000, len(err)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "hint"),
+    [("lr", "1e-3", "0.001"), ("lr", "1.0e3", "1000.0"), ("weight_decay", "5E-4", "0.0005")],
+)
+def test_the_float_hint_gives_spellings_that_are_numbers(tmp_path, capsys, key, text, hint):
+    config = _layer(tmp_path, f"{key}: {text}\n")
+    argv = ["train", "--config", config, "--out", str(tmp_path / "o")]
+    err = _one_line_error(capsys, argv, key, hint)
+    spellings = err.split("write it as ")[1].split(" or ")
+    assert len(spellings) == 2
+    for spelling in spellings:
+        assert isinstance(yaml.safe_load(spelling.strip()), float), spelling
+
+
+def test_an_integer_key_gets_digits_not_the_float_hint(tmp_path, capsys):
+    config = _layer(tmp_path, "epochs: 1e3\n")
+    argv = ["train", "--config", config, "--out", str(tmp_path / "o")]
+    err = _one_line_error(capsys, argv, "epochs", "digits, 1000")
+    assert "e+" not in err and "e-" not in err
+
+
+def _dry_run(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    layer = _layer(tmp_path, text)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", layer],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("experiments: {finetune: {step: 50}}\n", ["'step'", "did you mean 'steps'"]),
+        ("instances: 3\ninstances: 4\n", ["'instances' given twice"]),
+        (_bomb(), ["aliases"]),
+    ],
+    ids=["typo", "duplicate", "bomb"],
+)
+def test_the_workflow_refuses_the_same_config_before_any_job(tmp_path, text, words):
+    done = _dry_run(tmp_path, text)
+    assert done.returncode != 0
+    for word in words:
+        assert word in done.stderr + done.stdout, done.stderr[-2000:]
+    assert len(done.stderr) < 20_000
