@@ -37,8 +37,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     (so no code runs) and names the file when it is corrupt, truncated or not a checkpoint."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:  # missing or unreadable: the caller's message is the right one
-        raise
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise  # missing or unreadable: the caller's message is the right one
+    except OSError as err:  # e.g. EINVAL from a truncated file's zip index
+        raise CheckpointError(
+            f"{path}: damaged or truncated ({_reason(err)}); if it is a resume file, delete "
+            "it to start the run afresh"
+        ) from err
     except Exception as err:  # torch raises many kinds on a file it cannot read
         raise CheckpointError(
             f"{path}: not a checkpoint nas can read safely ({_reason(err)}); if it is a "

@@ -35,6 +35,7 @@ def _train(args: argparse.Namespace) -> int:
     from nas.train import run_groups, run_training
 
     cfg = load_config(args.config, run_sets(args))
+    refuse_nested(Path(args.out))
     if args.groups:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
@@ -43,6 +44,18 @@ def _train(args: argparse.Namespace) -> int:
     else:
         run_training(cfg, args.out, checkpoint=args.checkpoint, overwrite=args.overwrite)
     return 0
+
+
+def refuse_nested(out: Path) -> None:
+    """--out inside another run's folder: that run's --overwrite would delete this one."""
+    from nas.runfolder import RunFolderError, enclosing_run
+
+    outer = enclosing_run(out)
+    if outer is not None:
+        raise RunFolderError(
+            f"--out {out}: inside the run folder {outer}, whose --overwrite would delete it; "
+            "choose a folder outside it"
+        )
 
 
 def parse_ranges(text: str, what: str) -> list[int]:
@@ -163,6 +176,8 @@ def _train_packed(args: argparse.Namespace) -> int:
     if "{seed}" not in args.out_template:
         raise ConfigError("--out-template must contain {seed}, e.g. runs/gt/seed{seed}")
     outs = [Path(args.out_template.replace("{seed}", str(s))) for s in seeds]
+    for out in outs:
+        refuse_nested(out)
     if args.groups:
         if args.checkpoint:
             raise ConfigError("--checkpoint: with --groups each group keeps its own")
@@ -410,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent()
     try:
         return args.fn(args)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside training: no traceback
+        print(f"nas {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, OSError) as err:  # ConfigError and CheckpointError are ValueErrors
         if args.debug or os.environ.get("NAS_DEBUG", "") not in ("", "0"):
             raise
@@ -418,12 +436,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(err: Exception) -> str:
-    """The error as one line; an OSError names its file first."""
+    """The error as one line, at most MAX_ERROR characters (a message that quotes a huge
+    value is cut); an OSError names its file first."""
     if isinstance(err, OSError) and err.filename is not None:
         text = f"{err.filename}: {err.strerror or err}"
     else:
         text = str(err) or type(err).__name__
-    return " ".join(text.split())
+    text = " ".join(text[: 4 * MAX_ERROR].split())
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 5] + " ..."
+
+
+MAX_ERROR = 2000
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,11 @@ def _check(cond: bool, key: str, msg: str) -> None:
 
 def _check_choice(cfg: RunConfig, key: str, choices: tuple[str, ...]) -> None:
     value = getattr(cfg, key)
-    _check(value in choices, key, f"unknown value {value!r}; choose one of {list(choices)}")
+    _check(
+        value in choices,
+        key,
+        f"unknown value {safeyaml.excerpt(value)}; choose one of {list(choices)}",
+    )
 
 
 _TYPE_NAMES = {
@@ -317,9 +322,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     bad = [e for e in cfg.snapshot_epochs if not 1 <= e <= cfg.epochs]
     _check(not bad, "snapshot_epochs", f"epochs {bad} outside 1..{cfg.epochs}")
     _check(
-        cfg.device == "auto" or cfg.device.split(":")[0] in ("cpu", "cuda", "mps"),
+        re.fullmatch(r"auto|(cpu|cuda|mps)(:[0-9]+)?", cfg.device) is not None,
         "device",
-        f"unknown device {cfg.device!r}",
+        f"unknown device {safeyaml.excerpt(cfg.device)}: write auto, cpu, cuda, cuda:N or mps",
     )
     return cfg
 

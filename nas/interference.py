@@ -169,12 +169,23 @@ def write_similarity(matrix: pd.DataFrame, path: str | Path) -> None:
     atomic_write_text(path, table[SIMILARITY_COLUMNS].to_csv(index=False))
 
 
+def _read_csv(path: str | Path, what: str, dtype: dict[str, type]) -> pd.DataFrame:
+    """A CSV the project wrote, or a one-line error naming the file (not pandas' message)."""
+    try:
+        return pd.read_csv(path, dtype=dtype)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError):
+        raise ValueError(f"{path}: empty or not a {what} CSV (rewrite it, or delete it)") from None
+
+
 def read_similarity(path: str | Path) -> pd.DataFrame:
-    table = pd.read_csv(path, dtype={"child_a": str, "child_b": str})
+    table = _read_csv(path, "similarity", {"child_a": str, "child_b": str})
     missing = [c for c in SIMILARITY_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: not a similarity file, missing columns {missing}")
-    wide = table.pivot(index="child_a", columns="child_b", values="similarity")
+    try:
+        wide = table.pivot(index="child_a", columns="child_b", values="similarity")
+    except ValueError:
+        raise ValueError(f"{path}: a pair of children is given twice") from None
     if wide.isna().any().any() or list(wide.index) != list(wide.columns):
         raise ValueError(f"{path}: the similarity is not given for every pair of children")
     return wide
@@ -187,10 +198,12 @@ def write_partition(groups: list[list[str]], path: str | Path) -> None:
 
 
 def read_partition(path: str | Path) -> list[list[str]]:
-    table = pd.read_csv(path, dtype={"child": str})
+    table = _read_csv(path, "partition", {"child": str})
     missing = [c for c in PARTITION_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: not a partition file, missing columns {missing}")
+    if table.empty:
+        raise ValueError(f"{path}: a partition file with no children (rewrite it, or delete it)")
     return [sorted(part.child) for _, part in table.groupby("group", sort=True)]
 
 

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -60,8 +61,21 @@ def recorded_config(folder: Path) -> dict[str, Any] | None:
     """The config that made the run in `folder` (config.json, or a finished run's run.json
     from before config.json existed); None for a new folder."""
     for name in (IDENTITY, "run.json"):
-        if (folder / name).exists():
-            return json.loads((folder / name).read_text())["config"]
+        path = folder / name
+        if path.exists():
+            try:
+                config = json.loads(path.read_text())["config"]
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+                raise RunFolderError(
+                    f"{path}: damaged ({type(err).__name__}: {str(err)[:80]}), so the run it "
+                    f"belongs to is unknown; --overwrite replaces that run, or delete {folder}"
+                ) from None
+            if not isinstance(config, dict):
+                raise RunFolderError(
+                    f"{path}: damaged (its config is not a mapping); "
+                    f"--overwrite replaces that run, or delete {folder}"
+                )
+            return config
     return None
 
 
@@ -78,7 +92,12 @@ def check_folder(folder: str | Path, config: dict[str, Any], overwrite: bool) ->
     """Whether `folder` already holds this finished run. Raises RunFolderError if it holds
     a run of another config, unless `overwrite`. Reads only."""
     folder = Path(folder)
-    old = recorded_config(folder)
+    try:
+        old = recorded_config(folder)
+    except RunFolderError:
+        if overwrite:  # a damaged identity: the run is replaced like one of other arguments
+            return False
+        raise
     if old is None or old == config:
         return old is not None and is_finished(folder)
     if overwrite:
@@ -107,13 +126,48 @@ def claim(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
     when `overwrite`, and record this config. Returns whether the run is already finished."""
     folder = Path(folder)
     check_no_links(folder)
+    remove_stale_temps(folder)
     if check_folder(folder, config, overwrite):
         return True
-    old = recorded_config(folder)
-    if old is not None and old != config:
+    try:
+        replace = recorded_config(folder) not in (None, config)
+    except RunFolderError:  # damaged, and check_folder let it pass: --overwrite
+        replace = True
+    if replace:
         clear(folder)
     write_json(folder / IDENTITY, {"config": config})
     return False
+
+
+# nas.records.atomic_write_bytes's temp files: ".<name>.<mkstemp's 8 characters>.tmp"
+_TEMP = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Under the folder's lock, no write of ours is under way: a temp file left beside a run
+    file (a kill between its write and its rename) is stale. Removes only those, in the
+    folder, its snapshots and its groups' folders, and never through a link."""
+    places = [folder, folder / "snapshots", *folder.glob("g[0-9][0-9][0-9]")]
+    stale = [
+        p
+        for place in places
+        if place.is_dir() and not place.is_symlink()
+        for p in place.iterdir()
+        if _TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+    ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def enclosing_run(folder: Path) -> Path | None:
+    """The run folder (its lock and its config.json or run.json) that holds `folder`, if
+    any: a run inside another would be deleted by that run's --overwrite, or mix its files."""
+    for parent in Path(folder).resolve().parents:
+        ours = (parent / IDENTITY).is_file() or (parent / "run.json").is_file()
+        if ours and (parent / LOCK).exists():
+            return parent
+    return None
 
 
 def clear(folder: Path) -> None:

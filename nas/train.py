@@ -38,7 +38,14 @@ from nas.checkpoint import (
     save_checkpoint,
 )
 from nas.completeness import snapshot_steps
-from nas.config import LATE_OPTIONS, ConfigError, RunConfig, check_dense_window, validate
+from nas.config import (
+    LATE_OPTIONS,
+    ConfigError,
+    RunConfig,
+    check_dense_window,
+    from_dict,
+    validate,
+)
 from nas.data import Dataset, augment, load_dataset
 from nas.evaluate import evaluate_scores
 from nas.packed import (
@@ -53,7 +60,7 @@ from nas.runfolder import FolderLock, check_folder, check_writable, claim
 from nas.schedule import ChildSchedule, derived_seed
 from nas.supernet import SuperNet, build_supernet
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGURG)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGURG, signal.SIGINT)  # SIGINT: Ctrl-C
 
 
 class Interrupted(SystemExit):
@@ -71,7 +78,10 @@ def resolve_device(name: str) -> torch.device:
     here, before any work (not at validation: a login node plans for GPU nodes)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:  # reached only by a device string that skipped nas.config
+        raise ConfigError(f"config key 'device': unknown device {name!r}") from None
     available = {
         "cuda": torch.cuda.is_available,
         "mps": lambda: torch.backends.mps.is_available(),
@@ -214,7 +224,8 @@ def load_state(path: Path, cfg: RunConfig, model, opt=None) -> dict[str, Any]:
 
 
 class StopFlag:
-    """Turns SIGTERM/SIGURG into a flag checked between mini-batches. Nested uses share the
+    """Turns SIGTERM/SIGURG/SIGINT into a flag checked between mini-batches (so Ctrl-C saves
+    the checkpoint as SIGTERM does; a second Ctrl-C stops at once). Nested uses share the
     outermost flag, so a signal while a job sets up its next group is not lost."""
 
     _active: StopFlag | None = None
@@ -233,6 +244,8 @@ class StopFlag:
         return self
 
     def _handle(self, signum, frame) -> None:
+        if signum == signal.SIGINT and self.signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now, without the checkpoint
         self.signum = signum
 
     def __exit__(self, *exc) -> None:
@@ -451,6 +464,13 @@ def warm_state(cfg: RunConfig, steps_per_epoch: int) -> dict[str, Any]:
     if differ or theirs.get("sharing") not in ("all", "groups"):
         what = f"differs in {differ}" if differ else f"is of sharing {theirs.get('sharing')!r}"
         raise ConfigError(f"config key 'warm_start': snapshot {path} {what}")
+    unseen = sorted(set(cfg.run_children()) - set(_snapshot_children(theirs, path)))
+    if unseen:
+        raise ConfigError(
+            f"config key 'warm_start': snapshot {path} is of a group that never trained "
+            f"children {unseen[:8]}{' ...' if len(unseen) > 8 else ''}: warm-start from a "
+            "fully shared snapshot, or from the same partition's group"
+        )
     start = cfg.warm_epoch * steps_per_epoch
     if state.get("epoch") != cfg.warm_epoch or state["step"] != start:
         raise ConfigError(
@@ -458,6 +478,15 @@ def warm_state(cfg: RunConfig, steps_per_epoch: int) -> dict[str, Any]:
             f"(step {state['step']}), not warm_epoch {cfg.warm_epoch} (step {start})"
         )
     return state
+
+
+def _snapshot_children(theirs: dict[str, Any], path: Path) -> list[str]:
+    """The children the snapshot's run trained (all of them for share-all)."""
+    try:
+        return from_dict(dict(theirs)).run_children()
+    except ConfigError as err:
+        where = f"config key 'warm_start': snapshot {path}"
+        raise ConfigError(f"{where} holds no valid config ({err})") from None
 
 
 def warm_start(loop: Loop, steps_per_epoch: int) -> None:

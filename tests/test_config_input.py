@@ -216,3 +216,67 @@ def test_the_workflow_refuses_the_same_config_before_any_job(tmp_path, text, wor
     for word in words:
         assert word in done.stderr + done.stdout, done.stderr[-2000:]
     assert len(done.stderr) < 20_000
+
+
+@pytest.mark.parametrize("source", ["set", "file", "study"])
+def test_a_malformed_device_string_is_one_line_from_any_source(tmp_path, capsys, source):
+    out = str(tmp_path / "o")
+    if source == "set":
+        argv = ["train", "--set", "device=cuda:abc", "--out", out]
+    elif source == "file":
+        argv = ["train", "--config", _layer(tmp_path, 'device: "cuda:abc"\n'), "--out", out]
+    else:
+        argv = ["plan", "config/config.yaml", _layer(tmp_path, 'run: {device: "cuda:abc"}\n')]
+    _one_line_error(capsys, argv, "device", "cuda:abc")
+
+
+# -- damaged files: each loader names the file and the remedy ------------------------------
+
+
+def _train_argv(out: Path) -> list[str]:
+    from tests.test_train import TINY
+
+    return ["train"] + [a for kv in TINY for a in ("--set", kv)] + ["--out", str(out)]
+
+
+@pytest.mark.parametrize("content", ["", "{}", "[1, 2]", '{"config": 3}', "\x00\xff garbage"])
+def test_a_damaged_config_json_is_named_with_the_remedy(tmp_path, capsys, content):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_bytes(content.encode("latin-1"))
+    _one_line_error(capsys, _train_argv(out), "config.json", "damaged", "--overwrite")
+
+
+@pytest.mark.parametrize("keep", [0, 100, 0.5])
+def test_a_truncated_checkpoint_is_named_with_the_remedy(tmp_path, keep):
+    import torch
+
+    from nas.checkpoint import CheckpointError, load_checkpoint
+
+    path = tmp_path / "resume.pt"
+    torch.save({"config": {}, "weights": torch.zeros(1000)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(CheckpointError, match="resume.pt.*delete it to start the run afresh"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff\xfe" * 50, b"child,group\n"])
+@pytest.mark.parametrize("kind", ["partition", "similarity"])
+def test_an_empty_or_binary_measured_file_is_named(tmp_path, kind, content):
+    from nas import interference
+
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(content)
+    read = interference.read_partition if kind == "partition" else interference.read_similarity
+    with pytest.raises(ValueError, match=f"{kind}.csv"):
+        read(path)
+
+
+def test_overwrite_replaces_a_run_whose_config_json_is_damaged(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{")
+    (out / "keep.txt").write_text("a user's file")
+    assert main([*_train_argv(out), "--overwrite"]) == 0
+    assert (out / "records.csv").exists() and (out / "keep.txt").exists()

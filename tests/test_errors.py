@@ -49,7 +49,7 @@ def _one_line(capsys, code: int, *words: str) -> str:
         ("order_seed=-1", "'order_seed'"),
         ("eval_engine=fast", "'eval_engine'"),
         ("lr=[", "--set lr=["),
-        ("lr=1e-3", "with a dot"),
+        ("lr=1e-3", "write it as 0.001"),
     ],
 )
 def test_bad_values_are_one_line_before_anything_starts(tmp_path, capsys, override, key):

@@ -194,3 +194,47 @@ def test_overwrite_through_a_linked_snapshots_folder_removes_nothing(tmp_path, c
     assert "snapshots is a symbolic link" in capsys.readouterr().err
     assert (elsewhere / "keep.pt").read_bytes() == b"x"
     assert (tmp_path / "run" / "records.csv").read_bytes() == before
+
+
+def test_ctrl_c_saves_the_checkpoint_and_exits_130_without_a_traceback(tmp_path, capsys):
+    """SIGINT as a terminal sends it, mid-run: the checkpoint of the current mini-batch is
+    kept, and the rerun ends with the records of an uninterrupted run."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "nas", "train", *_sets("epochs=4"), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("epoch 1/"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "checkpoint saved" in rest and (out / "resume.pt").exists()
+    assert _train(out, "epochs=4") == 0
+    assert "resumed from" in capsys.readouterr().out
+    assert _train(tmp_path / "whole", "epochs=4") == 0
+    assert (out / "records.csv").read_bytes() == (tmp_path / "whole" / "records.csv").read_bytes()
+
+
+def test_a_stale_temp_file_is_removed_on_the_next_start(tmp_path):
+    """A kill between a checkpoint's temp write and its rename leaves .resume.pt.<x>.tmp."""
+    out = tmp_path / "run"
+    out.mkdir()
+    stale = [out / ".resume.pt.a1b2c3d4.tmp", out / ".records.csv.zz_9YY8x.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    (out / ".notes.tmp").write_text("a user's file, not one of ours")
+    assert _train(out) == 0
+    assert not any(p.exists() for p in stale) and (out / ".notes.tmp").exists()
+
+
+def test_an_out_inside_another_run_folder_is_refused(tmp_path, capsys):
+    assert _train(tmp_path / "outer") == 0
+    capsys.readouterr()
+    assert _train(tmp_path / "outer" / "inner") == 2
+    err = capsys.readouterr().err
+    assert "inside the run folder" in err and str(tmp_path / "outer") in err
+    assert not (tmp_path / "outer" / "inner").exists()
+    argv = ["train-packed", *_sets(), "--init-seeds", "0-1"]
+    assert main([*argv, "--out-template", str(tmp_path / "outer" / "s{seed}")]) == 2
+    assert "inside the run folder" in capsys.readouterr().err

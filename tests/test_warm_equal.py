@@ -149,3 +149,20 @@ def test_an_empty_text_override_is_off():
 
     cfg = load_config(None, ["dataset=digits", "warm_start=", "partition="])
     assert cfg.warm_start == "" and cfg.partition == "" and cfg.warm_epoch == 0
+
+
+def test_warm_start_refuses_a_group_of_another_partition_and_takes_its_own(tmp_path):
+    """A group's snapshot trained only its children: a run of other children warm-started
+    from it would train them from weights that never saw them."""
+    group = tiny_config(
+        epochs=3, snapshot_epochs=[1], eval_epochs="last", sharing="groups", m=4, group=0
+    )
+    run_training(group, tmp_path / "g0")
+    snapshot = str(tmp_path / "g0" / "snapshots" / "epoch_1.pt")
+    other = _warm(group, snapshot, m=2, group=0, grouping="random")
+    with pytest.raises(ConfigError, match="never trained children"):
+        run_training(other, tmp_path / "other")
+    assert not (tmp_path / "other" / "records.csv").exists()
+    same = _warm(group, snapshot, m=4, group=0)
+    run_training(same, tmp_path / "same")
+    assert (tmp_path / "same" / "records.csv").exists()
