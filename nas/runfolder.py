@@ -121,9 +121,10 @@ def check_no_links(folder: Path) -> None:
         )
 
 
-def claim(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
+def claim(folder: str | Path, config: dict[str, Any], overwrite: bool, log=print) -> bool:
     """Under the folder's lock: check it (see check_folder), clear a run of another config
-    when `overwrite`, and record this config. Returns whether the run is already finished."""
+    when `overwrite` (saying what it left alone), and record this config. Returns whether
+    the run is already finished."""
     folder = Path(folder)
     check_no_links(folder)
     remove_stale_temps(folder)
@@ -135,6 +136,9 @@ def claim(folder: str | Path, config: dict[str, Any], overwrite: bool) -> bool:
         replace = True
     if replace:
         clear(folder)
+        left = sorted(p.name for p in folder.iterdir() if p.name != LOCK)
+        kept = f"; left alone: {', '.join(left[:10])}{' ...' if len(left) > 10 else ''}"
+        log(f"--overwrite: removed the run in {folder}" + (kept if left else ""))
     write_json(folder / IDENTITY, {"config": config})
     return False
 

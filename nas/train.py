@@ -620,7 +620,7 @@ def train_members(
         with contextlib.ExitStack() as held:
             for _, d in todo:
                 held.enter_context(FolderLock(d))
-            todo = [(c, d) for c, d in todo if not claim(d, c.to_dict(), overwrite)]
+            todo = [(c, d) for c, d in todo if not claim(d, c.to_dict(), overwrite, log)]
             if todo:  # else other processes finished them meanwhile
                 _train_locked(todo, checkpoint, log, stop, device, data, overwrite)
     return [d / "records.csv" for d in dirs]
@@ -700,7 +700,7 @@ def run_groups(
     with StopFlag() as stop, contextlib.ExitStack() as held:
         for c, d in pairs:
             held.enter_context(FolderLock(d))
-            claim(d, c.to_dict(), overwrite)
+            claim(d, c.to_dict(), overwrite, log)
         for g in groups:
             if stop.signum is not None:
                 raise Interrupted(128 + stop.signum)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ def _one_line_error(capsys, argv: list[str], *words: str) -> str:
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert len(err) <= 2100, len(err)  # nas.cli.MAX_ERROR and the command's name
     for word in words:
         assert word in err, err
     return err
@@ -280,3 +282,97 @@ def test_overwrite_replaces_a_run_whose_config_json_is_damaged(tmp_path, capsys)
     (out / "keep.txt").write_text("a user's file")
     assert main([*_train_argv(out), "--overwrite"]) == 0
     assert (out / "records.csv").exists() and (out / "keep.txt").exists()
+
+
+# -- fuzz: malformed YAML into every command that reads a config ---------------------------
+
+NOISE = [":", "- ", "[", "]", "{", "}", "&a ", "*a", "!!python/object:os.system ", "%", "\t",
+         "'", '"', "? ", "\x00", "\ufeff", "1e-3", ".inf", "\n", "  ", "<<: *a"]  # fmt: skip
+
+
+def _mutants(text: str, count: int, seed: int) -> list[str]:
+    """Seeded mutations of a valid config: noise inserted, lines cut or swapped, truncation."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        lines = text.splitlines(keepends=True)
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.randrange(4)
+            at = rng.randrange(len(lines))
+            if kind == 0:
+                cut = rng.randrange(len(lines[at]) + 1)
+                lines[at] = lines[at][:cut] + rng.choice(NOISE) + lines[at][cut:]
+            elif kind == 1:
+                del lines[at]
+            elif kind == 2:
+                lines.insert(at, lines[rng.randrange(len(lines))])
+            else:
+                lines = lines[:at]
+            lines = lines or ["{"]
+        out.append("".join(lines))
+    return out
+
+
+def _commands(config: str, tmp_path: Path) -> dict[str, list[str]]:
+    """Each command that reads a YAML config, aimed so that a valid one still stops before
+    any training (--out names a file): exit 2 either way."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = ["--out", str(blocker)]
+    return {
+        "plan": ["plan", "config/config.yaml", config],
+        "train": ["train", "--config", config, *out],
+        "train-packed": ["train-packed", "--config", config, "--init-seeds", "0-1",
+                         "--out-template", str(blocker / "s{seed}")],
+        "finetune": ["finetune", "--config", config, "--snapshot", str(blocker), "--steps",
+                     "2", *out],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["plan", "train", "train-packed", "finetune"])
+def test_fuzzed_configs_give_one_line_and_exit_2_within_bounds(tmp_path, capsys, command):
+    base = "config/scale.yaml" if command == "plan" else "tests/data/tiny.yaml"
+    text = (REPO / base).read_text()
+    if command != "plan":
+        text = yaml.safe_dump(yaml.safe_load((REPO / "config/scale.yaml").read_text())["run"])
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        for i, mutant in enumerate(_mutants(text, 30, seed=zlib.crc32(command.encode()))):
+            path = tmp_path / f"m{i}.yaml"
+            path.write_bytes(mutant.encode("utf-8", "surrogatepass"))
+            argv = _commands(str(path), tmp_path)[command]
+            code = main(argv)
+            err = capsys.readouterr().err
+            if command == "plan" and code == 0:
+                continue  # a mutation that is still a valid study: planned, nothing run
+            assert code == 2, (mutant, err)
+            assert "Traceback" not in err and len(err.strip().splitlines()) == 1, (mutant, err)
+            assert len(err) <= 2100, len(err)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 240 and peak < 300 * 2**20, peak
+
+
+def test_fuzzed_workflow_configs_are_refused_before_any_job(tmp_path):
+    """Snakemake reads the layer itself: a malformed one ends the dry-run with a bounded
+    message and no Python traceback, or (still valid) plans without running anything."""
+    text = (REPO / "tests/data/tiny.yaml").read_text()
+    for mutant in _mutants(text, 5, seed=7):
+        done = _dry_run(tmp_path, mutant)
+        if done.returncode == 0:
+            assert "This was a dry-run" in done.stdout
+            continue
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        assert len(done.stderr) < 20_000
+
+
+def test_metrics_on_a_very_wide_csv_prints_a_bounded_line(tmp_path, capsys):
+    """200,000 columns (the issue's million-column file printed a 10.9 MB line)."""
+    n = 200_000
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(["step", *(f"c{i}" for i in range(n))]) + "\n1" + ",0.5" * n + "\n")
+    _one_line_error(capsys, ["metrics", str(path)], "wide.csv")

@@ -15,6 +15,7 @@ import pytest
 from nas.cli import main
 from nas.config import load_config
 from nas.records import read_records
+from nas.runfolder import RUN_FILES
 from nas.train import Interrupted, run_training
 from tests.test_train import TINY
 
@@ -175,6 +176,30 @@ def test_a_lock_planted_as_a_link_is_refused_and_its_target_untouched(tmp_path, 
     assert ".lock is a symbolic link" in err and "nothing was written" in err
     assert victim.read_text() == "precious" if not dangling else not victim.exists()
     assert not (tmp_path / "run" / "records.csv").exists()
+
+
+@pytest.mark.parametrize("name", [*RUN_FILES, "g000"])
+def test_a_link_planted_at_any_file_the_run_writes_is_refused(tmp_path, capsys, name):
+    """Each entry a run writes, removes or descends into: planted as a link to a victim,
+    the run refuses before any write and the victim keeps its bytes."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / name).symlink_to(victim)
+    assert _train(tmp_path / "run", flags=("--overwrite",)) == 2
+    assert f"{name} is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "precious"
+    assert not (tmp_path / "run" / "records.csv").is_file() or name == "records.csv"
+
+
+def test_overwrite_says_what_it_left_alone(tmp_path, capsys):
+    assert _train(tmp_path / "run") == 0
+    (tmp_path / "run" / "notes.txt").write_text("a user's file")
+    capsys.readouterr()
+    assert _train(tmp_path / "run", "init_seed=7", flags=("--overwrite",)) == 0
+    out = capsys.readouterr().out
+    assert "--overwrite" in out and "left alone: notes.txt" in out
+    assert (tmp_path / "run" / "notes.txt").read_text() == "a user's file"
 
 
 def test_overwrite_through_a_linked_snapshots_folder_removes_nothing(tmp_path, capsys):
