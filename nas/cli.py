@@ -254,6 +254,7 @@ def _submit(args: argparse.Namespace) -> int:
     if smk[:1] == ["--"]:
         smk = smk[1:]
     smk = smk or ["--profile", "profiles/slurm"]
+    check_configfiles(smk)
     job = submit_controller(
         smk,
         folder=args.folder,
@@ -273,6 +274,27 @@ def _submit(args: argparse.Namespace) -> int:
         return 1
     print(f"controller job {job.job_id} finished: snakemake exited with status 0")
     return 0
+
+
+def check_configfiles(smk: list[str]) -> None:
+    """The --configfile layers of a snakemake command line, read as nas reads a config,
+    before the controller is submitted: Snakemake's own merge copies nested mappings, so a
+    layer that expands through aliases would exhaust the controller's memory on the cluster
+    before the workflow could refuse it."""
+    from nas import safeyaml
+
+    files, taking = [], False
+    for arg in smk:
+        if arg.startswith("--configfile="):
+            files.append(arg.split("=", 1)[1])
+        elif arg in ("--configfile", "--configfiles"):
+            taking = True
+        elif taking and not arg.startswith("-"):
+            files.append(arg)
+        else:
+            taking = False
+    for path in files:
+        safeyaml.check_file(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

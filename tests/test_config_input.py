@@ -376,3 +376,14 @@ def test_metrics_on_a_very_wide_csv_prints_a_bounded_line(tmp_path, capsys):
     path = tmp_path / "wide.csv"
     path.write_text(",".join(["step", *(f"c{i}" for i in range(n))]) + "\n1" + ",0.5" * n + "\n")
     _one_line_error(capsys, ["metrics", str(path)], "wide.csv")
+
+
+def test_submit_reads_the_layers_before_it_submits_anything(tmp_path, capsys, monkeypatch):
+    """Snakemake's merge of --configfile layers copies nested mappings: a mapping bomb
+    exhausts Snakemake itself, so `nas submit` checks the layers before the controller."""
+    from nas import submit
+
+    monkeypatch.setattr(submit, "submit_controller", lambda *a, **k: pytest.fail("submitted"))
+    bomb = _layer(tmp_path, _bomb(mapping=True))
+    argv = ["submit", "--", "--profile", "profiles/slurm", "--configfile", bomb]
+    _one_line_error(capsys, argv, "aliases", "layer.yaml")
