@@ -294,7 +294,7 @@ def check_configfiles(smk: list[str]) -> None:
         else:
             taking = False
     for path in files:
-        safeyaml.check_file(path)
+        safeyaml.load_file(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from nas.records import write_json
 
 IDENTITY = "config.json"
 LOCK = ".lock"
+GROUP_FOLDERS = "g[0-9][0-9][0-9]"  # the groups of a --groups run, one folder each
 # Everything a run writes into its folder (g<NNN>: the groups of a --groups run).
 RUN_FILES = (
     "records.csv",
@@ -112,7 +113,7 @@ def check_no_links(folder: Path) -> None:
     """Refuse a run folder whose managed entries are symbolic links: writing, truncating or
     removing through one would touch a file the run did not make (anyone who can write into
     a shared results folder could plant one)."""
-    managed = [folder / LOCK, *(folder / n for n in RUN_FILES), *folder.glob("g[0-9][0-9][0-9]")]
+    managed = [folder / LOCK, *(folder / n for n in RUN_FILES), *folder.glob(GROUP_FOLDERS)]
     links = [str(p) for p in managed if p.is_symlink()]
     if links:
         raise RunFolderError(
@@ -151,7 +152,7 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     """Under the folder's lock, no write of ours is under way: a temp file left beside a run
     file (a kill between its write and its rename) is stale. Removes only those, in the
     folder, its snapshots and its groups' folders, and never through a link."""
-    places = [folder, folder / "snapshots", *folder.glob("g[0-9][0-9][0-9]")]
+    places = [folder, folder / "snapshots", *folder.glob(GROUP_FOLDERS)]
     stale = [
         p
         for place in places
@@ -176,7 +177,7 @@ def enclosing_run(folder: Path) -> Path | None:
 
 def clear(folder: Path) -> None:
     """Remove the run's own files (never anything else a user put in the folder)."""
-    for path in [*(folder / n for n in RUN_FILES), *folder.glob("g[0-9][0-9][0-9]")]:
+    for path in [*(folder / n for n in RUN_FILES), *folder.glob(GROUP_FOLDERS)]:
         if path.is_dir():
             shutil.rmtree(path)
         else:

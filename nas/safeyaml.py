@@ -3,7 +3,7 @@
 PyYAML's safe loader runs no code, but it still lets a 400-byte file expand through aliases
 into a value that exhausts memory when anything formats or copies it, it keeps the last of
 two equal keys without a word, and it reads any size of file. Every config file nas reads
-comes through `load`; the workflow checks its config with `check_file` and `check_bounded`.
+comes through `load`; the workflow checks its config with `load_file` and `check_bounded`.
 """
 
 from __future__ import annotations
@@ -91,7 +91,11 @@ def load(text: str, where: str) -> Any:
     if len(text.encode("utf-8", "surrogateescape")) > MAX_BYTES:
         raise YamlError(f"{where}: larger than {MAX_BYTES // 1024} KiB; a config is a few kB")
     try:
-        value = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        loader = _UniqueKeyLoader(text)  # a SafeLoader: plain data only, no tags run code
+        try:
+            value = loader.get_single_data()
+        finally:
+            loader.dispose()
     except YamlError as err:
         raise YamlError(f"{where}: {err}") from None
     except RecursionError:
@@ -123,8 +127,3 @@ def load_file(path: str | Path) -> Any:
     except UnicodeDecodeError:
         raise YamlError(f"{path}: not a text file (not UTF-8)") from None
     return load(text, str(path))
-
-
-def check_file(path: str | Path) -> None:
-    """The checks of `load_file`, for a file another reader (Snakemake) has loaded."""
-    load_file(path)

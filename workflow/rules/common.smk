@@ -13,7 +13,7 @@ from nas.plan import INTERFERENCE as INTERFERENCE_FOLDER, RESULTS, RUN_PATTERNS,
 # bombs, non-finite numbers and unknown keys (naming the nearest known one), with a bounded
 # excerpt of the value, before the schema's messages could quote it whole.
 for _layer in workflow.configfiles:
-    safeyaml.check_file(_layer)
+    safeyaml.load_file(_layer)
 studyconfig.check(config)
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
