@@ -76,17 +76,18 @@ class Evidence:
 class Finding:
     id: str
     compute: Callable[[Runs], Evidence | None]
+    needs: str  # what the study must run for it (findings.md lists those not run)
 
 
 FINDINGS: list[Finding] = []
 
 
-def finding(fid: str):
+def finding(fid: str, needs: str):
     """Register a finding function (in call order = the paper's order); its claim is the
-    entry `fid` of the claims file."""
+    entry `fid` of the claims file, and `needs` says what config runs it."""
 
     def register(fn: Callable[[Runs], Evidence | None]) -> Callable[[Runs], Evidence | None]:
-        FINDINGS.append(Finding(fid, fn))
+        FINDINGS.append(Finding(fid, fn, needs))
         return fn
 
     return register
@@ -189,10 +190,12 @@ def _instability(name: str) -> Callable[[Runs], Evidence | None]:
 
 
 for _name in ("different_seeds", "different_orders", "different_orders_shuffle"):
-    finding(f"obs1_{_name}")(_instability(_name))
+    finding(f"obs1_{_name}", f"experiments.{_name} and ground_truth.seeds >= 2")(
+        _instability(_name)
+    )
 
 
-@finding("obs2_has_correlation")
+@finding("obs2_has_correlation", "a share-all family (experiments.different_seeds)")
 def _obs2_correlation(runs: Runs) -> Evidence | None:
     finals = _share_finals(runs)
     if not finals:
@@ -201,7 +204,7 @@ def _obs2_correlation(runs: Runs) -> Evidence | None:
     return Evidence(units, 0.4567, "context: the paper's different-seeds row of Table 2")
 
 
-@finding("obs2_far_from_ground_truth")
+@finding("obs2_far_from_ground_truth", "a share-all family and ground_truth.seeds >= 2")
 def _obs2_far(runs: Runs) -> Evidence | None:
     finals = _share_finals(runs)
     if not finals or len(runs.gt_instances) < 2:
@@ -210,7 +213,7 @@ def _obs2_far(runs: Runs) -> Evidence | None:
     return Evidence(units, 0.4567 - 0.7985, "context: Table 2, ground truth not leave-one-out")
 
 
-@finding("obs2_top3")
+@finding("obs2_top3", "a share-all family and ground_truth.seeds >= 2")
 def _obs2_top3(runs: Runs) -> Evidence | None:
     finals = _share_finals(runs)
     if not finals or len(runs.gt_instances) < 2:
@@ -220,7 +223,7 @@ def _obs2_top3(runs: Runs) -> Evidence | None:
     return Evidence(units, 17.6 - 1.6, "context: Table 2, ground truth not leave-one-out")
 
 
-@finding("obs3_last_epochs")
+@finding("obs3_last_epochs", "experiments.different_orders_shuffle")
 def _obs3(runs: Runs) -> Evidence | None:
     insts = runs.families.get("different_orders_shuffle") or []
     if not insts:
@@ -236,7 +239,7 @@ def _obs3(runs: Runs) -> Evidence | None:
 # --------------------------------------------------------------------------- Section 4
 
 
-@finding("s41_gt_tau_varies")
+@finding("s41_gt_tau_varies", "experiments.different_seeds")
 def _s41(runs: Runs) -> Evidence | None:
     insts = runs.families.get("different_seeds") or []
     if not insts:
@@ -270,7 +273,7 @@ def _paper_note(ms: list[int]) -> str:
     return f"same statistic over m = {', '.join(map(str, ms))} (Table 3a)"
 
 
-@finding("s421_random_backfires")
+@finding("s421_random_backfires", "experiments.groups: random, 3 or more m with m = 1")
 def _s421_backfires(runs: Runs) -> Evidence | None:
     found = _random_means(runs)
     if found is None:
@@ -283,7 +286,7 @@ def _s421_backfires(runs: Runs) -> Evidence | None:
     return Evidence(_per_instance(values), paper, _paper_note([1, *middle]))
 
 
-@finding("s421_random_u_shape")
+@finding("s421_random_u_shape", "experiments.groups: random, 3 or more m with m = 1")
 def _s421_u(runs: Runs) -> Evidence | None:
     found = _random_means(runs)
     if found is None:
@@ -309,7 +312,7 @@ def _s421_u(runs: Runs) -> Evidence | None:
     return Evidence(_per_instance(values), paper, _paper_note(ms), stats.NOT_TESTABLE, note)
 
 
-@finding("s421_case_study")
+@finding("s421_case_study", "experiments.groups: random at figures.group_m")
 def _case_study(runs: Runs) -> Evidence | None:
     group_insts = runs.groups.get(("random", runs.group_m)) or []
     if not group_insts or not _share_all(runs):
@@ -359,12 +362,12 @@ def _trend(runs: Runs, grouping: str, index: int, column: str) -> Evidence | Non
     return Evidence(_per_instance(values), paper, _paper_note(ms))
 
 
-@finding("s422_similar_mean_rises")
+@finding("s422_similar_mean_rises", "experiments.groups: similar, 3 or more m")
 def _s422_mean(runs: Runs) -> Evidence | None:
     return _trend(runs, "similar", 0, "mean64")
 
 
-@finding("s422_similar_std_falls")
+@finding("s422_similar_std_falls", "experiments.groups: similar, 3 or more m")
 def _s422_std(runs: Runs) -> Evidence | None:
     return _trend(runs, "similar", 1, "std64")
 
@@ -419,17 +422,17 @@ def _paper_note_k(ks: list[int]) -> str:
     return f"same statistic over k = {', '.join(map(str, ks))} at 2000 epochs (Table 4)"
 
 
-@finding("s43_fewer_shared_cells_tau")
+@finding("s43_fewer_shared_cells_tau", "experiments.prefix")
 def _s43_tau(runs: Runs) -> Evidence | None:
     return _prefix_trend(runs, "tau", "s43_fewer_shared_cells_tau")
 
 
-@finding("s43_fewer_shared_cells_acc")
+@finding("s43_fewer_shared_cells_acc", "experiments.prefix")
 def _s43_acc(runs: Runs) -> Evidence | None:
     return _prefix_trend(runs, "acc", "s43_fewer_shared_cells_acc")
 
 
-@finding("s43_more_epochs_help")
+@finding("s43_more_epochs_help", "experiments.prefix with 2 or more epochs")
 def _s43_epochs(runs: Runs) -> Evidence | None:
     if not runs.prefix:
         return None
@@ -461,7 +464,7 @@ def _finetune_last(runs: Runs, epoch: int, i: int) -> float:
     return float(analysis.gt_tau_curve(matrix.iloc[[-1]], runs.gt).iloc[0])
 
 
-@finding("a_finetune_raises_gt_tau")
+@finding("a_finetune_raises_gt_tau", "experiments.finetune")
 def _finetune_gain(runs: Runs) -> Evidence | None:
     sources = runs.families.get("different_seeds") or []
     if not runs.finetune or not sources:
@@ -477,7 +480,7 @@ def _finetune_gain(runs: Runs) -> Evidence | None:
     )
 
 
-@finding("a_finetune_later_snapshot")
+@finding("a_finetune_later_snapshot", "experiments.finetune with 2 or more epochs")
 def _finetune_later(runs: Runs) -> Evidence | None:
     if len(runs.finetune) < 2:
         return None
@@ -499,7 +502,7 @@ def _one_run(evidence: Evidence) -> Evidence:
     return evidence
 
 
-@finding("a_long_similar")
+@finding("a_long_similar", "experiments.long")
 def _long_similar(runs: Runs) -> Evidence | None:
     pairs = _paired_seeds(runs, runs.long)
     if not pairs:
@@ -508,7 +511,7 @@ def _long_similar(runs: Runs) -> Evidence | None:
     return _one_run(Evidence(_per_instance(values, "seed")))
 
 
-@finding("a_bn_momentum_low_steadier")
+@finding("a_bn_momentum_low_steadier", "experiments.bn_momentum")
 def _bn(runs: Runs) -> Evidence | None:
     if len(runs.bn) < 2:
         return None
@@ -521,7 +524,7 @@ def _mean_jump(inst: pd.DataFrame, runs: Runs) -> float:
     return float(np.abs(np.diff(_window_taus(inst, runs).to_numpy())).mean())
 
 
-@finding("a_sgd_momentum_zero_unsteadier")
+@finding("a_sgd_momentum_zero_unsteadier", "experiments.sgd_momentum")
 def _sgd(runs: Runs) -> Evidence | None:
     pairs = _paired_seeds(runs, runs.sgd.get(0.0) or [])
     if not pairs:
@@ -533,7 +536,7 @@ def _sgd(runs: Runs) -> Evidence | None:
 # --------------------------------------------------------------------------- beyond the paper
 
 
-@finding("x_aggregate_minibatches")
+@finding("x_aggregate_minibatches", "a share-all family")
 def _aggregate_minibatches(runs: Runs) -> Evidence | None:
     insts = {f"{n}/{i}": x for n, xs in runs.families.items() for i, x in enumerate(xs)}
     if not insts:
@@ -549,7 +552,7 @@ def _aggregate_minibatches(runs: Runs) -> Evidence | None:
     return Evidence(gains)
 
 
-@finding("x_bn_recalibration")
+@finding("x_bn_recalibration", "experiments.bn_recalibration")
 def _bn_recalibration(runs: Runs) -> Evidence | None:
     if not runs.recalibration:
         return None
@@ -557,7 +560,7 @@ def _bn_recalibration(runs: Runs) -> Evidence | None:
     return Evidence(_per_instance(gains[max(gains)]))
 
 
-@finding("x_interference")
+@finding("x_interference", "experiments.telemetry")
 def _interference(runs: Runs) -> Evidence | None:
     if not runs.telemetry or not runs.telemetry_records:
         return None
@@ -617,10 +620,12 @@ def _measured_beats_similar(grouping: str) -> Callable[[Runs], Evidence | None]:
 
 
 for _grouping in ("correlation", "gradient"):
-    finding(f"x_{_grouping}_grouping")(_measured_beats_similar(_grouping))
+    finding(f"x_{_grouping}_grouping", "experiments.interference and groups: similar at its m")(
+        _measured_beats_similar(_grouping)
+    )
 
 
-@finding("x_warm_start_keeps_gain")
+@finding("x_warm_start_keeps_gain", "experiments.warm_start")
 def _warm_keeps(runs: Runs) -> Evidence | None:
     keys = [(k, k) for k in sorted(runs.warm) if k in runs.groups]
     return Evidence(_paired_gains(runs, runs.warm, runs.groups, keys)) if keys else None
@@ -634,12 +639,12 @@ def _gain_over_share_all(runs: Runs, groups: dict[tuple[str, int], list[pd.DataF
     return Evidence(_paired_gains(runs, groups, {("share", 1): share}, keys))
 
 
-@finding("x_warm_start_beats_share_all")
+@finding("x_warm_start_beats_share_all", "experiments.warm_start")
 def _warm_gain(runs: Runs) -> Evidence | None:
     return _gain_over_share_all(runs, runs.warm)
 
 
-@finding("x_equal_compute_keeps_gain")
+@finding("x_equal_compute_keeps_gain", "experiments.equal_compute")
 def _equal_gain(runs: Runs) -> Evidence | None:
     return _gain_over_share_all(runs, runs.equal)
 
@@ -864,7 +869,31 @@ def markdown(table: pd.DataFrame, header: str = "") -> str:
             f"{_p(r.p_adj)} | {r.n} | {needed} | {claim} | {paper} | {r.statistic} "
             f"({r.family}, {r.method}).{note} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _not_run(set(table.id))) + "\n"
+
+
+def _not_run(ran: set[str]) -> list[str]:
+    """The registered claims this study did not test, and what would run each: a reader sees
+    what the study left out, not only what it found."""
+    missing = [f for f in FINDINGS if f.id not in ran]
+    if not missing:
+        return []
+    registry = claims.registry().claims
+    lines = [
+        "",
+        "## Not run in this study",
+        "",
+        "Registered claims whose experiment is off or too small in this study's config (the "
+        "paper config, config/config.yaml, runs them all). No verdict, no test in the "
+        "adjustment.",
+        "",
+        "| id | section | needs | claim |",
+        "|---|---|---|---|",
+    ]
+    for f in missing:
+        spec = registry[f.id]
+        lines.append(f"| {f.id} | {spec.section} | {f.needs} | {spec.quote} |")
+    return lines
 
 
 def write_findings(

@@ -123,6 +123,9 @@ def test_switched_off_experiments_give_no_row_and_the_report_has_no_verdict_coun
     assert "supported," not in text  # no "12 supported, 5 contradicted" headline
     assert pd.read_csv(tmp_path / "f.csv")["id"].tolist() == full["id"].tolist()
     assert set(pd.read_csv(tmp_path / "u.csv")["id"]) == set(full["id"])
+    not_run = text.split("## Not run in this study", 1)[1]
+    assert "| a_long_similar | A.2.1 / Fig. 7 | experiments.long |" in not_run
+    assert "obs1_different_seeds" not in not_run  # it ran: it is in the table above
 
 
 def test_every_verdict_is_recomputed_from_the_units_file():
@@ -244,7 +247,7 @@ def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
 def test_an_undefined_unit_is_left_out_and_named():
     """A tau of constant accuracies has no value: it is no unit, and the note says so."""
     values = {"instance0": 0.3, "instance1": float("nan"), "instance2": 0.32, "instance3": 0.31}
-    fake = findings.Finding("obs2_has_correlation", lambda runs: findings.Evidence(values))
+    fake = findings.Finding("obs2_has_correlation", lambda runs: findings.Evidence(values), "")
     table, units = findings.evaluate_with_units(findings.Runs(gt=gt_table()), [fake])
     row = table.iloc[0]
     assert row.n == 3 and "instance1" in row.note and "undefined" in row.note
