@@ -242,11 +242,13 @@ def _check_families(families: dict[str, list[pd.DataFrame]]) -> list[str]:
     return [name for name in FAMILIES if name in families]
 
 
-def _s_tau_row(experiment: str, accs: Sequence[pd.Series]) -> dict:
+def _s_tau_row(experiment: str, accs: Sequence[pd.Series], independent: bool = True) -> dict:
+    """S-Tau over ranks; its interval only where the ranks are independent instances (the
+    epochs of one run are not: their row has no interval)."""
     if len(accs) < 2:
         raise ValueError(f"{experiment}: S-Tau needs at least 2 ranks, got {len(accs)}")
     st = metrics.s_tau(accs)
-    lo, hi = s_tau_interval(accs)
+    lo, hi = s_tau_interval(accs) if independent else (math.nan, math.nan)
     return {
         "experiment": experiment,
         "s_tau": st["mean"],
@@ -259,21 +261,15 @@ def _s_tau_row(experiment: str, accs: Sequence[pd.Series]) -> dict:
 
 
 def s_tau_interval(accs: Sequence[pd.Series]) -> tuple[float, float]:
-    """95 % bootstrap interval of S-Tau over instances: instances drawn with replacement, S-Tau
-    the mean tau over the pairs of distinct draws (a draw repeated is no pair; a resample of
-    one instance only has none and is skipped)."""
+    """95 % jackknife t-interval of S-Tau over instances (nas.stats.jackknife_interval): the
+    pairs share instances, so the instance is the unit left out; (nan, nan) below 3."""
     n = len(accs)
     tau = np.full((n, n), np.nan)
     for i, j in itertools.combinations(range(n), 2):
         tau[i, j] = tau[j, i] = metrics.kendall_tau(accs[i], accs[j])
-    rng = np.random.default_rng(stats.BOOT_SEED)
-    means = []
-    for _ in range(stats.N_BOOT):
-        draw = rng.integers(0, n, n)
-        pairs = [tau[a, b] for a, b in itertools.combinations(draw, 2) if a != b]
-        if pairs:
-            means.append(np.mean(pairs))
-    return stats.percentile_interval(means)
+    pairs = np.triu_indices(n, 1)
+    loo = [np.nanmean(np.delete(np.delete(tau, k, 0), k, 1)) if n > 2 else np.nan for k in range(n)]
+    return stats.jackknife_interval(float(np.mean(tau[pairs])), loo)
 
 
 def _ceiling_row(gt_instances: Sequence[pd.Series] | None, columns: dict[str, str]) -> dict:
@@ -332,7 +328,7 @@ def table1(
     readings follow it (``different_epochs_median_all``: each column's median over all
     instances; ``different_epochs_mean_all``: their mean). ``n`` is the number of ranks
     compared (per instance, for the different-epochs rows). ``s_tau_lo``/``s_tau_hi``: 95 %
-    bootstrap interval over the ranks compared (``s_tau_interval``). ``split_half_agreement``: tau
+    jackknife t-interval over the ranks compared (``s_tau_interval``). ``split_half_agreement``: tau
     between the means of disjoint halves of the ground-truth seeds (nas.rankstats), its mean,
     max and min over the splits; ``n`` the seeds.
     """
@@ -368,6 +364,7 @@ def table1(
             _s_tau_row(
                 "different_epochs",
                 _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                independent=False,
             )
             for inst in families[SHUFFLE]
         ]
@@ -437,12 +434,17 @@ def leave_one_out_scores(finals: Sequence[pd.Series]) -> list[tuple[float, int, 
     return [tau_tnr(acc, ref) for acc, ref in leave_one_out(finals)]
 
 
-def _t2_row(experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame) -> dict:
-    return _t2_row_of(experiment, [(acc, gt) for acc in accs])
+def _t2_row(
+    experiment: str, accs: Sequence[pd.Series], gt: pd.DataFrame, independent: bool = True
+) -> dict:
+    return _t2_row_of(experiment, [(acc, gt) for acc in accs], independent)
 
 
-def _t2_row_of(experiment: str, pairs: Sequence[tuple[pd.Series, pd.DataFrame]]) -> dict:
-    """A Table 2 row from (rank, the reference it is scored against) pairs."""
+def _t2_row_of(
+    experiment: str, pairs: Sequence[tuple[pd.Series, pd.DataFrame]], independent: bool = True
+) -> dict:
+    """A Table 2 row from (rank, the reference it is scored against) pairs; an interval only
+    where the ranks are independent instances (not the epochs of one run)."""
     triples = [tau_tnr(acc, gt) for acc, gt in pairs]
     if not triples:
         raise ValueError(f"{experiment}: no ranks to compare with the ground truth")
@@ -450,7 +452,8 @@ def _t2_row_of(experiment: str, pairs: Sequence[tuple[pd.Series, pd.DataFrame]])
     row: dict = {"experiment": experiment}
     for key, values in (("gt_tau", taus), ("t1r", t1s), ("t3r", t3s)):
         row[f"{key}_mean"], row[f"{key}_std"] = metrics.mean_std(values)
-    row.update(rankstats.interval(taus, "gt_tau"))
+    no_interval = {"gt_tau_lo": math.nan, "gt_tau_hi": math.nan}
+    row.update(rankstats.interval(taus, "gt_tau") if independent else no_interval)
     row.update(_rank_statistics(pairs))
     row["n"] = len(triples)
     return row
@@ -497,6 +500,7 @@ def table2(
                 "different_epochs",
                 _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
                 gt,
+                independent=False,
             )
             for inst in insts
         ]

@@ -25,9 +25,12 @@ So the method here is the one that stays valid at small n:
 ``pair_permutation_p`` compares agreement within two groups of rank vectors, whose pair-taus
 share items and so are not independent units: it permutes items, not pairs.
 
-``percentile_interval`` stays for resamplings of their own (S-Tau over instances that form
-pairs), ``bootstrap_interval`` for the simulation that shows why it was replaced; all
-randomness is seeded, so a report is reproducible.
+A statistic that is no mean over units (S-Tau, the mean tau over pairs of instances; the
+GT-Tau of the instances' consensus rank) gets ``jackknife_interval``: leave one instance out,
+the jackknife's standard error, t_{n-1}. A percentile bootstrap over 3 instances would be their
+[min, max] again; ``tests/test_stats.py`` simulates the jackknife's coverage at n = 3, 5, 10.
+``bootstrap_interval`` stays for the simulation that shows why the percentile bootstrap was
+replaced; all randomness is seeded, so a report is reproducible.
 """
 
 from __future__ import annotations
@@ -181,6 +184,22 @@ def bootstrap_t_interval(
     tail = (1.0 - level) / 2.0
     q_lo, q_hi = np.quantile(tb, [tail, 1.0 - tail])
     return (m - float(q_hi) * se, m - float(q_lo) * se)
+
+
+def jackknife_interval(
+    estimate: float, leave_one_out: Sequence[float], level: float = LEVEL
+) -> tuple[float, float]:
+    """estimate +- t_{n-1} se_jack, se_jack^2 = (n-1)/n sum (theta_(-i) - mean)^2, for a
+    statistic of n instances that is no mean of independent units (S-Tau's pairs share
+    instances). `leave_one_out` holds the statistic without each instance in turn. Below 3
+    instances (or with a nan) it is (nan, nan): two instances leave one pair, no spread."""
+    loo = _as_values(leave_one_out)
+    n = loo.size
+    if n < 3 or np.isnan(loo).any() or not math.isfinite(estimate):
+        return (float("nan"), float("nan"))
+    se = math.sqrt((n - 1) / n * float(np.sum((loo - loo.mean()) ** 2)))
+    half = float(sps.t.ppf(0.5 + level / 2.0, n - 1)) * se
+    return (estimate - half, estimate + half)
 
 
 def interval(values: Sequence[float], level: float = LEVEL) -> tuple[tuple[float, float], str]:

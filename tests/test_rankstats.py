@@ -1,13 +1,14 @@
 """Golden tests of the reviewer's statistics (nas.rankstats), against independent computations."""
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from nas import analysis, rankstats
+from nas import analysis, rankstats, stats
 
 CHILDREN = [f"{a}{b}{c}" for a, b, c in itertools.product("1234", "1234", "12")]  # 32
 
@@ -92,7 +93,14 @@ def test_s_tau_interval_brackets_s_tau_and_collapses_for_equal_ranks():
     noisy = [_vectors(s, 0.03)[0] for s in range(5)]
     lo, hi = analysis.s_tau_interval(noisy)
     taus = [sps.kendalltau(a, b).statistic for a, b in itertools.combinations(noisy, 2)]
-    assert min(taus) <= lo <= np.mean(taus) <= hi <= max(taus)
+    # the jackknife over instances, by hand: S-Tau without each instance in turn
+    loo = [
+        np.mean([sps.kendalltau(a, b).statistic for a, b in itertools.combinations(rest, 2)])
+        for rest in ([x for j, x in enumerate(noisy) if j != k] for k in range(5))
+    ]
+    assert (lo, hi) == pytest.approx(stats.jackknife_interval(np.mean(taus), loo))
+    assert lo < np.mean(taus) < hi
+    assert all(math.isnan(v) for v in analysis.s_tau_interval(noisy[:2]))  # one pair: no spread
 
 
 def test_perfect_rank_bound_lies_above_the_split_half_agreement():

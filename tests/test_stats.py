@@ -343,3 +343,50 @@ def test_decide_reasons():
     assert stats.decide(strong, NAN) == (stats.INCONCLUSIVE, stats.BOTH)
     for reason in (stats.NOT_TESTABLE, stats.DESCRIPTIVE):
         assert isinstance(reason, str) and reason
+
+
+# ----------------------------------------------------------- the jackknife for S-Tau
+
+
+def _taus(acc: np.ndarray) -> np.ndarray:
+    """Kendall tau between every pair of rows (continuous values: no ties)."""
+    s = np.sign(acc[:, :, None] - acc[:, None, :]).reshape(len(acc), -1)
+    c = acc.shape[1]
+    return (s @ s.T) / (c * (c - 1))
+
+
+@pytest.mark.parametrize("het", [0.0, 0.5])
+def test_jackknife_interval_of_s_tau_covers_at_small_n(het):
+    """S-Tau is the mean tau over pairs of instances, which share instances: no mean over
+    units. Instances rank 64 children of fixed quality, each with its own noise level (het:
+    the spread of log noise, some instances far worse than others); the jackknife t-interval
+    covers the population S-Tau at n = 3, 5 and 10."""
+    rng = np.random.default_rng(7)
+    quality = rng.normal(size=64)
+
+    def draw(n: int) -> np.ndarray:
+        sigma = 1.5 * np.exp(het * rng.normal(size=(n, 1)))
+        return quality + sigma * rng.normal(size=(n, 64))
+
+    big = _taus(draw(600))
+    truth = big[np.triu_indices(600, 1)].mean()
+    for n in (3, 5, 10):
+        hits, reps = 0, 600
+        for _ in range(reps):
+            tau = _taus(draw(n))
+            pairs = np.triu_indices(n, 1)
+            keep = [np.delete(np.arange(n), k) for k in range(n)]
+            loo = [tau[np.ix_(k, k)][np.triu_indices(n - 1, 1)].mean() for k in keep]
+            lo, hi = stats.jackknife_interval(tau[pairs].mean(), loo)
+            hits += lo <= truth <= hi
+        assert hits / reps >= 0.93, (n, hits / reps)
+
+
+def test_jackknife_interval_edge_cases():
+    assert all(math.isnan(v) for v in stats.jackknife_interval(0.5, [0.4, 0.6]))
+    assert stats.jackknife_interval(0.5, [0.5, 0.5, 0.5]) == (0.5, 0.5)
+    lo, hi = stats.jackknife_interval(0.5, [0.4, 0.5, 0.6])
+    se = math.sqrt(2 / 3 * 0.02)
+    assert (lo, hi) == pytest.approx(
+        (0.5 - sps.t.ppf(0.975, 2) * se, 0.5 + sps.t.ppf(0.975, 2) * se)
+    )

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/slurm/setup_slurm.sh -- bring up a real single-node SLURM cluster on
 # this machine for the project's real-SLURM tests (Snakemake's slurm executor
-# plugin, submitit, preemption/requeue tests).  Adapted from the reference in
-# /work/shared/reference/slurm-single-node/ (the project carries its own copy).
+# plugin, submitit, preemption/requeue tests).  Adapted from a reference
+# single-node SLURM setup (the project carries its own copy).
 #
 # Target: Debian 12 (bookworm), running as root, no systemd as PID 1, only
 # Debian's apt repositories reachable.  Installs munge + slurmctld + slurmd +

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/slurm/teardown_slurm.sh -- stop exactly the daemons that
-# tests/slurm/setup_slurm.sh started (adapted from the reference in
-# /work/shared/reference/slurm-single-node/).
+# tests/slurm/setup_slurm.sh started (adapted from a reference single-node
+# SLURM setup).
 #
 # Each daemon is found through the PID file it wrote under $SLURM_CI_RUN_DIR
 # (the paths setup_slurm.sh configured), and is only signalled if
