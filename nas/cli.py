@@ -26,7 +26,7 @@ def run_sets(args: argparse.Namespace) -> list[str]:
     """The --set overrides, and a measured partition's (--partition-file) as `partition`."""
     if not args.partition_file:
         return list(args.set)
-    from nas.interference import partition_text, read_partition
+    from nas.similarity import partition_text, read_partition
 
     return [*args.set, f"partition={partition_text(read_partition(args.partition_file))}"]
 
@@ -193,21 +193,21 @@ def _train_packed(args: argparse.Namespace) -> int:
 
 
 def _interference(args: argparse.Namespace) -> int:
-    from nas import interference
+    from nas import interference, similarity
 
     matrix = interference.measure(args.signal, args.source, args.epoch, args.batches)
-    interference.write_similarity(matrix, args.out)
+    similarity.write_similarity(matrix, args.out)
     print(f"{args.signal}: {len(matrix)} children, mean similarity {matrix.values.mean():.3f}")
     return 0
 
 
 def _partition(args: argparse.Namespace) -> int:
-    from nas import interference
+    from nas import similarity
 
-    matrix = interference.read_similarity(args.similarity)
-    groups = interference.balanced_partition(matrix, args.m)
-    interference.write_partition(groups, args.out)
-    score = interference.within_similarity(matrix, groups)
+    matrix = similarity.read_similarity(args.similarity)
+    groups = similarity.balanced_partition(matrix, args.m)
+    similarity.write_partition(groups, args.out)
+    score = similarity.within_similarity(matrix, groups)
     print(f"m={args.m}: mean similarity within groups {score:.3f}")
     return 0
 

@@ -25,9 +25,7 @@ import numpy as np
 import torch
 
 from nas import motifs
-
-DATASETS = ("cifar10", "digits", "motifs")
-VALIDATIONS = ("test", "holdout")
+from nas.datasets import VALIDATIONS, check_name
 
 # pt.darts (the paper's code base) normalises CIFAR-10 with these after ToTensor's /255.
 CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
@@ -135,7 +133,7 @@ def download_dataset(name: str, root: str | Path) -> Path:
 
     ``digits`` ships with scikit-learn, so there is nothing to fetch for it.
     """
-    _check_name(name)
+    check_name(name)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     if name == "cifar10":
@@ -229,11 +227,6 @@ def _motifs_splits() -> tuple[Split, Split, tuple[float, ...], tuple[float, ...]
 # ----------------------------------------------------------------------------- loading
 
 
-def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
-
-
 def _holdout(train: Split, holdout: int, split_seed: int) -> tuple[Split, Split]:
     """Hold out `holdout` training images (chosen by a permutation from `split_seed`)."""
     if not 1 <= holdout < len(train):
@@ -265,7 +258,7 @@ def load_dataset(
     `holdout` images held out of the training set (chosen from `split_seed`) and trains on the
     rest, for model selection that never sees the test set.
     """
-    _check_name(name)
+    check_name(name)
     if validation not in VALIDATIONS:
         raise ValueError(f"unknown validation {validation!r}; valid: {', '.join(VALIDATIONS)}")
     root = Path(root)
@@ -342,17 +335,3 @@ def augment(
     batch = torch.arange(n, device=dev)[:, None, None, None]
     chan = torch.arange(c, device=dev)[None, :, None, None]
     return padded[batch, chan, rows[:, None, :, None], cols[:, None, None, :]]
-
-
-SIZES = {
-    "cifar10": (50000, 10000),
-    "digits": (1438, 359),
-    "motifs": (motifs.N_TRAIN, motifs.N_TEST),
-}  # (train, test) images
-
-
-def dataset_sizes(name: str, validation: str = "test", holdout: int = 5000) -> tuple[int, int]:
-    """(train, validation) sizes without loading anything: lets plans check before jobs run."""
-    _check_name(name)
-    n_train, n_test = SIZES[name]
-    return (n_train - holdout, holdout) if validation == "holdout" else (n_train, n_test)

@@ -620,7 +620,7 @@ def draw_partition(panels: dict[str, tuple[pd.DataFrame, list[list[str]]]]) -> F
     """Per measured grouping, its children x children similarity ordered by its partition's
     groups, with the group borders; the title compares the mean similarity within groups with
     that of the similar (lexicographic) partition of the same sizes."""
-    from nas.interference import within_similarity
+    from nas.similarity import within_similarity
 
     if not panels:
         raise ValueError("partition figure: no measured grouping to draw")

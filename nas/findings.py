@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nas import aggregation, analysis, claims, metrics, recalibrate, reference, stats
+from nas import aggregation, analysis, claims, metrics, recalibration, reference, stats
 from nas.records import atomic_write_text
 from nas.searchspace import partition
 from nas.studyconfig import default
@@ -556,7 +556,7 @@ def _aggregate_minibatches(runs: Runs) -> Evidence | None:
 def _bn_recalibration(runs: Runs) -> Evidence | None:
     if not runs.recalibration:
         return None
-    gains = recalibrate.recalibration_gains(runs.recalibration, runs.gt)
+    gains = recalibration.recalibration_gains(runs.recalibration, runs.gt)
     return Evidence(_per_instance(gains[max(gains)]))
 
 

@@ -13,62 +13,37 @@ Two measurements of that, both read from a share-all run at one snapshot epoch E
   snapshot, summed over a few of the run's next mini-batches. A positive cosine means a step
   for one child also helps the other.
 
-A balanced partition into m groups of equal size then maximises the summed similarity within
-groups: a greedy start (the most similar free pair, grown by the child most similar to the
-group) improved by swapping two children of different groups while that gains (a
-Kernighan-Lin local search). Everything is deterministic: ties go to the first child in
-lexicographic order, so a similarity file gives one partition.
+nas.similarity holds the correlation signal (records only), the balanced partition into m
+groups and the files; this module adds the gradient signal, which needs the super-net.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
+from nas.bnstate import kept_bn_state
 from nas.checkpoint import load_checkpoint
 from nas.config import ConfigError, from_dict
-from nas.plan import MIN_CORRELATION_POINTS
-from nas.records import atomic_write_text, read_records
+from nas.records import read_records
 from nas.searchspace import MEASURED_GROUPINGS
+from nas.similarity import correlation_similarity
+from nas.supernet import build_supernet
+from nas.telemetry import _gradient, shared_parameters
+from nas.train import BatchSource, load_run_data, precision_context, setup_torch
 
 SIGNALS = MEASURED_GROUPINGS
-SIMILARITY_COLUMNS = ["child_a", "child_b", "similarity"]
-PARTITION_COLUMNS = ["child", "group"]
 
 
 # --------------------------------------------------------------------------- the signals
-
-
-def correlation_similarity(records: pd.DataFrame, epoch: int) -> pd.DataFrame:
-    """Children x children: the correlation of their accuracy changes over the "snapshot"
-    points before epoch `epoch` (0 where a child's accuracy never changed)."""
-    sub = records[(records.point_kind == "snapshot") & (records.epoch == epoch)]
-    if sub.step.nunique() < MIN_CORRELATION_POINTS:
-        raise ConfigError(
-            f"correlation grouping: the run has {sub.step.nunique()} snapshot points before "
-            f"epoch {epoch}; it needs at least {MIN_CORRELATION_POINTS} "
-            "(experiments.finetune.before)"
-        )
-    wide = sub.pivot_table(index="step", columns="child", values="accuracy").sort_index()
-    changes = wide.diff().iloc[1:]
-    values = changes.corr().fillna(0.0).to_numpy(copy=True)
-    np.fill_diagonal(values, 1.0)
-    names = [str(c) for c in wide.columns]
-    return pd.DataFrame(values, index=names, columns=names)
 
 
 def gradient_similarity(snapshot: str | Path, batches: int) -> pd.DataFrame:
     """Children x children: the cosine between their gradients on the shared weights at the
     snapshot, summed over its run's next `batches` mini-batches (BN in training mode, as a
     training step; nothing of the snapshot changes)."""
-    from nas.bnstate import kept_bn_state
-    from nas.supernet import build_supernet
-    from nas.telemetry import _gradient, shared_parameters
-    from nas.train import BatchSource, load_run_data, precision_context, setup_torch
-
     if batches < 1:
         raise ConfigError(f"gradient grouping: batches must be >= 1, got {batches}")
     state = load_checkpoint(Path(snapshot))
@@ -92,124 +67,6 @@ def gradient_similarity(snapshot: str | Path, batches: int) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- partition
-
-
-def balanced_partition(similarity: pd.DataFrame, m: int) -> list[list[str]]:
-    """m groups of equal size maximising the summed similarity within groups (see the module
-    docstring); groups sorted, each by child name, then by their first child."""
-    names = [str(c) for c in similarity.index]
-    n = len(names)
-    if m < 1 or n % m:
-        raise ValueError(f"m={m} must be a positive divisor of the number of children ({n})")
-    s = similarity.loc[names, names].to_numpy(dtype=float)
-    s = (s + s.T) / 2
-    np.fill_diagonal(s, 0.0)
-    label = _greedy_groups(s, n // m)
-    label = _improve_by_swaps(s, label, m)
-    groups = [sorted(names[i] for i in range(n) if label[i] == g) for g in range(m)]
-    return sorted(groups)
-
-
-def _greedy_groups(s: np.ndarray, size: int) -> np.ndarray:
-    """Each group grown from the most similar free pair by the free child most similar to
-    it (first index on ties)."""
-    n = len(s)
-    label = np.full(n, -1)
-    g = 0
-    while (label < 0).any():
-        free = np.flatnonzero(label < 0)
-        if size == 1:
-            group = [int(free[0])]
-        else:
-            sub = s[np.ix_(free, free)]
-            iu = np.triu_indices(len(free), 1)
-            best = int(np.argmax(sub[iu]))
-            group = [int(free[iu[0][best]]), int(free[iu[1][best]])]
-            while len(group) < size:
-                cand = np.array([i for i in free if i not in group])
-                group.append(int(cand[np.argmax(s[np.ix_(cand, group)].sum(axis=1))]))
-        label[group] = g
-        g += 1
-    return label
-
-
-def _improve_by_swaps(s: np.ndarray, label: np.ndarray, m: int, tol: float = 1e-9) -> np.ndarray:
-    """Swap the two children of different groups whose exchange gains the most, until none
-    gains: the summed within-group similarity only grows, so this ends."""
-    label = label.copy()
-    n = len(s)
-    for _ in range(n * n):
-        member = np.eye(m)[label]  # n x m
-        t = s @ member  # t[i, g]: child i's summed similarity to group g
-        own = t[np.arange(n), label]
-        cross = t[:, label]  # cross[i, j] = t[i, group of j]
-        gain = cross + cross.T - own[:, None] - own[None, :] - 2 * s
-        gain[label[:, None] == label[None, :]] = -np.inf
-        best = int(np.argmax(gain))
-        i, j = divmod(best, n)
-        if gain[i, j] <= tol:
-            break
-        label[i], label[j] = label[j], label[i]
-    return label
-
-
-def within_similarity(similarity: pd.DataFrame, groups: list[list[str]]) -> float:
-    """The mean similarity of two different children of one group (the partition's score)."""
-    pairs = [similarity.loc[a, b] for g in groups for a in g for b in g if a < b]
-    return float(np.mean(pairs)) if pairs else float("nan")
-
-
-# --------------------------------------------------------------------------- files
-
-
-def write_similarity(matrix: pd.DataFrame, path: str | Path) -> None:
-    """Tidy CSV: one row per ordered pair of children (SIMILARITY_COLUMNS)."""
-    long = matrix.rename_axis(index="child_a", columns="child_b").stack()
-    table = long.rename("similarity").reset_index()
-    atomic_write_text(path, table[SIMILARITY_COLUMNS].to_csv(index=False))
-
-
-def _read_csv(path: str | Path, what: str, dtype: dict[str, type]) -> pd.DataFrame:
-    """A CSV the project wrote, or a one-line error naming the file (not pandas' message)."""
-    try:
-        return pd.read_csv(path, dtype=dtype)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError):
-        raise ValueError(f"{path}: empty or not a {what} CSV (rewrite it, or delete it)") from None
-
-
-def read_similarity(path: str | Path) -> pd.DataFrame:
-    table = _read_csv(path, "similarity", {"child_a": str, "child_b": str})
-    missing = [c for c in SIMILARITY_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: not a similarity file, missing columns {missing}")
-    try:
-        wide = table.pivot(index="child_a", columns="child_b", values="similarity")
-    except ValueError:
-        raise ValueError(f"{path}: a pair of children is given twice") from None
-    if wide.isna().any().any() or list(wide.index) != list(wide.columns):
-        raise ValueError(f"{path}: the similarity is not given for every pair of children")
-    return wide
-
-
-def write_partition(groups: list[list[str]], path: str | Path) -> None:
-    rows = [(c, g) for g, group in enumerate(groups) for c in group]
-    table = pd.DataFrame(rows, columns=PARTITION_COLUMNS)
-    atomic_write_text(path, table.to_csv(index=False))
-
-
-def read_partition(path: str | Path) -> list[list[str]]:
-    table = _read_csv(path, "partition", {"child": str})
-    missing = [c for c in PARTITION_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: not a partition file, missing columns {missing}")
-    if table.empty:
-        raise ValueError(f"{path}: a partition file with no children (rewrite it, or delete it)")
-    return [sorted(part.child) for _, part in table.groupby("group", sort=True)]
-
-
-def partition_text(groups: list[list[str]]) -> str:
-    """The run config's `partition` value (nas.searchspace.parse_partition reads it)."""
-    return ";".join(",".join(g) for g in groups)
 
 
 def measure(signal: str, source: str | Path, epoch: int, batches: int) -> pd.DataFrame:

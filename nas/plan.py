@@ -18,8 +18,9 @@ from typing import Any
 
 from nas.completeness import snapshot_steps
 from nas.config import ConfigError, check_dense_window, format_override, from_dict
-from nas.data import dataset_sizes
+from nas.datasets import dataset_sizes
 from nas.searchspace import MEASURED_GROUPINGS
+from nas.similarity import MIN_CORRELATION_POINTS
 from nas.studyconfig import with_defaults
 
 # Where each kind of training job keeps its run folder (under results/runs), one wildcard for
@@ -41,7 +42,6 @@ RUN_PATTERNS: dict[str, str] = {
 RESULTS = "results"  # the workflow's results folder (common.smk), which run configs name
 # Beyond the paper (nas.interference): measured partitions, one file per grouping and m
 INTERFERENCE = "interference"
-MIN_CORRELATION_POINTS = 3  # accuracy points a correlation of changes needs
 
 FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
     "different_seeds": ("fixed", "init"),

@@ -27,8 +27,9 @@ from nas import (
     intext,
     metrics,
     rankstats,
-    recalibrate,
+    recalibration,
     reference,
+    similarity,
     tradeoff,
 )
 from nas.config import from_dict
@@ -170,7 +171,7 @@ def aggregation_table(src: Inputs) -> pd.DataFrame:
 
 def recalibration_table(src: Inputs) -> pd.DataFrame:
     instances = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files["instances"]]
-    return recalibrate.recalibration_table(instances, src.gt)
+    return recalibration.recalibration_table(instances, src.gt)
 
 
 def _tradeoff(src: Inputs) -> pd.DataFrame:
@@ -197,14 +198,9 @@ def tradeoff_figure(src: Inputs, stem: Path) -> Any:
 
 
 def partition_figure(src: Inputs, stem: Path) -> Any:
-    from nas import interference
-
     panels = {}
-    for grouping, [[similarity, groups]] in src.files.items():
-        panels[grouping] = (
-            interference.read_similarity(similarity),
-            interference.read_partition(groups),
-        )
+    for grouping, [[matrix, groups]] in src.files.items():
+        panels[grouping] = (similarity.read_similarity(matrix), similarity.read_partition(groups))
     return figures.partition(panels, stem)
 
 

@@ -9,8 +9,8 @@ not leak in), the child is evaluated, and every BN buffer is put back, so the ne
 from the super-net as trained. N = 0 is the paper's evaluation.
 
 The mini-batches are the run's own, from the snapshot's step on (BatchSource), so every child
-sees the same images and the result is deterministic. The table compares GT-Tau per N, paired
-by instance, with the seconds the recalibration costs.
+sees the same images and the result is deterministic. nas.recalibration tables what this
+writes, without torch.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nas import analysis, rankstats, stats
 from nas.bnstate import batch_norms, kept_bn_state
 from nas.config import RunConfig
 from nas.evaluate import evaluate_children
@@ -99,65 +98,3 @@ def run_recalibration(
     table = pd.DataFrame(rows, columns=CSV_COLUMNS)
     atomic_write_text(out_path, table.to_csv(index=False))
     return Path(out_path)
-
-
-# --------------------------------------------------------------------------- the table
-
-TABLE_COLUMNS = ["batches", "gt_tau_mean", "gt_tau_lo", "gt_tau_hi", "t1r_mean", "t3r_mean"]
-TABLE_COLUMNS += ["gain_mean", "gain_lo", "gain_hi", "acc_mean", "seconds_per_child"]
-TABLE_COLUMNS += [*rankstats.STAT_COLUMNS, "n"]
-
-
-def accuracies(records: pd.DataFrame) -> dict[int, pd.Series]:
-    """{N: child -> accuracy} of one instance's recalibration CSV."""
-    return {
-        int(n): part.set_index("child")["acc"].rename(index=str)
-        for n, part in records.groupby("batches", sort=True)
-    }
-
-
-def recalibration_gains(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> dict[int, list]:
-    """{N: per instance, GT-Tau after recalibrating on N mini-batches minus GT-Tau with the
-    super-net's own statistics (N = 0)}."""
-    out: dict[int, list] = {}
-    for inst in instances:
-        accs = accuracies(inst)
-        if 0 not in accs:
-            raise ValueError("a recalibration record lacks N = 0 (the super-net's statistics)")
-        base = analysis.tau_tnr(accs[0], gt)[0]
-        for n, acc in accs.items():
-            out.setdefault(n, []).append(analysis.tau_tnr(acc, gt)[0] - base)
-    return out
-
-
-def recalibration_table(instances: Sequence[pd.DataFrame], gt: pd.DataFrame) -> pd.DataFrame:
-    """Per N: GT-Tau (mean over instances and its 95 % t-interval), T1R and T3R, the
-    gain over N = 0 paired by instance (with its interval), the children's mean accuracy
-    (fraction), and the seconds per child that recalibration and evaluation took (the cost)."""
-    gt = analysis.as_gt(gt)
-    gains = recalibration_gains(instances, gt)
-    per_instance = [accuracies(inst) for inst in instances]
-    rows = []
-    for n in sorted(gains):
-        accs = [acc[n] for acc in per_instance]
-        scores = [analysis.tau_tnr(acc, gt) for acc in accs]
-        taus, t1s, t3s = zip(*scores, strict=True)
-        seconds = [inst.loc[inst["batches"] == n, "seconds"].mean() for inst in instances]
-        (lo, hi), _ = stats.interval(gains[n])
-        rows.append(
-            {
-                "batches": n,
-                "gt_tau_mean": float(np.mean(taus)),
-                **rankstats.interval(taus, "gt_tau"),
-                "t1r_mean": float(np.mean(t1s)),
-                "t3r_mean": float(np.mean(t3s)),
-                "gain_mean": float(np.mean(gains[n])),
-                "gain_lo": lo,
-                "gain_hi": hi,
-                "acc_mean": float(np.mean([acc.mean() for acc in accs])),
-                "seconds_per_child": float(np.mean(seconds)),
-                **analysis.rank_statistics(accs, gt),
-                "n": len(instances),
-            }
-        )
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)

@@ -106,3 +106,39 @@ def _fill(node: dict[str, Any], sub: dict[str, Any]) -> None:
             for item in node[key]:
                 if isinstance(item, dict):
                     _fill(item, prop["items"])
+
+
+def reference_markdown() -> str:
+    """docs/config.md: every study key with its type, default and description, from the
+    schema (the one place they are written), so the reference cannot drift from it."""
+    lines = [
+        "# The study config, key by key",
+        "",
+        "Generated from `workflow/schemas/config.schema.yaml` by",
+        '`python -c "from nas import studyconfig; print(studyconfig.reference_markdown(), '
+        "end='')\" > docs/config.md`",
+        "(`tests/test_docs.py` checks it is current). Run keys beyond those under `run` are",
+        "`nas.config.RunConfig`'s fields; `nas train --set key=value` takes them too.",
+        "",
+        "| key | type | default | what it is |",
+        "|---|---|---|---|",
+    ]
+    _reference_rows(schema(), "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def _reference_rows(node: dict[str, Any], prefix: str, lines: list[str]) -> None:
+    for key, sub in (node.get("properties") or {}).items():
+        name = f"{prefix}{key}"
+        kind = sub.get("type", "object" if "properties" in sub else "")
+        kind = " or ".join(kind) if isinstance(kind, list) else kind
+        if "enum" in sub:
+            kind = " / ".join(map(str, sub["enum"]))
+        elif "$ref" in sub:  # the on/off toggle
+            kind = "true / false / {enabled: ...}"
+        default = f"`{sub['default']}`" if "default" in sub else ""
+        text = " ".join(str(sub.get("description", "")).split())
+        lines.append(f"| `{name}` | {kind} | {default} | {text} |")
+        _reference_rows(sub, f"{name}.", lines)
+        if isinstance(sub.get("items"), dict):
+            _reference_rows(sub["items"], f"{name}[].", lines)

@@ -266,11 +266,11 @@ def test_a_truncated_checkpoint_is_named_with_the_remedy(tmp_path, keep):
 @pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff\xfe" * 50, b"child,group\n"])
 @pytest.mark.parametrize("kind", ["partition", "similarity"])
 def test_an_empty_or_binary_measured_file_is_named(tmp_path, kind, content):
-    from nas import interference
+    from nas import similarity
 
     path = tmp_path / f"{kind}.csv"
     path.write_bytes(content)
-    read = interference.read_partition if kind == "partition" else interference.read_similarity
+    read = similarity.read_partition if kind == "partition" else similarity.read_similarity
     with pytest.raises(ValueError, match=f"{kind}.csv"):
         read(path)
 

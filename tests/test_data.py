@@ -11,12 +11,12 @@ import torch
 from nas.data import (
     CIFAR10_MEAN,
     CIFAR10_STD,
-    DATASETS,
     Split,
     augment,
     load_dataset,
     write_fake_cifar10,
 )
+from nas.datasets import DATASETS
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,7 @@ def test_motifs_are_made_deterministically_from_their_seed():
 
 def test_motifs_load_balanced_with_the_declared_sizes():
     from nas import motifs
-    from nas.data import dataset_sizes
+    from nas.datasets import dataset_sizes
 
     data = load_dataset("motifs", "unused-root")
     size = motifs.IMAGE_SIZE

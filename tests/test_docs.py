@@ -55,3 +55,39 @@ def test_the_readme_results_block_is_replaced_by_its_generator(tmp_path):
     readme_results.write(readme, new)
     head, tail = text.split(readme_results.START)[0], text.split(readme_results.END)[1]
     assert readme.read_text() == head + new + tail
+
+
+def test_every_schema_property_is_described():
+    from nas import studyconfig
+
+    missing = []
+
+    def walk(node: dict, path: str) -> None:
+        for key, sub in (node.get("properties") or {}).items():
+            if not str(sub.get("description", "")).strip():
+                missing.append(f"{path}{key}")
+            walk(sub, f"{path}{key}.")
+            if isinstance(sub.get("items"), dict):
+                walk(sub["items"], f"{path}{key}[].")
+
+    walk(studyconfig.schema(), "")
+    assert not missing, missing
+
+
+def test_the_config_reference_is_generated_from_the_schema():
+    from nas import studyconfig
+
+    assert (ROOT / "docs/config.md").read_text() == studyconfig.reference_markdown()
+
+
+def test_the_schema_run_block_names_run_config_keys_with_their_choices():
+    """The schema's `run:` keys are RunConfig's, and their choices the config's own."""
+    import dataclasses
+
+    from nas import config, datasets, studyconfig
+
+    run = studyconfig.schema()["properties"]["run"]["properties"]
+    assert set(run) <= {f.name for f in dataclasses.fields(config.RunConfig)}
+    assert tuple(run["dataset"]["enum"]) == datasets.DATASETS
+    assert sorted(run["eval_engine"]["enum"]) == sorted(["auto", *config.ENGINES])
+    assert tuple(studyconfig.schema()["properties"]["dataset"]["enum"]) == datasets.DATASETS

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from nas import interference
+from nas import interference, similarity
 from nas.cli import main
 from nas.config import ConfigError
 from nas.train import run_training
@@ -35,7 +35,7 @@ def _planted(m: int, seed: int = 0, noise: float = 0.3) -> tuple[pd.DataFrame, l
 @pytest.mark.parametrize("m", [2, 4, 8, 16, 32])
 def test_partition_is_balanced_and_recovers_planted_groups(m):
     sim, planted = _planted(m, seed=m)
-    groups = interference.balanced_partition(sim, m)
+    groups = similarity.balanced_partition(sim, m)
     assert len(groups) == m and {len(g) for g in groups} == {64 // m}
     assert sorted(c for g in groups for c in g) == CHILDREN
     assert groups == planted
@@ -43,35 +43,35 @@ def test_partition_is_balanced_and_recovers_planted_groups(m):
 
 def test_partition_is_deterministic_whatever_the_row_order():
     sim, _ = _planted(8, seed=3, noise=1.5)  # noisy: many near-ties
-    once = interference.balanced_partition(sim, 8)
+    once = similarity.balanced_partition(sim, 8)
     shuffled = sim.sample(frac=1.0, random_state=1)
     shuffled = shuffled[list(shuffled.index)]
-    assert interference.balanced_partition(sim, 8) == once
-    assert interference.balanced_partition(shuffled, 8) == once
+    assert similarity.balanced_partition(sim, 8) == once
+    assert similarity.balanced_partition(shuffled, 8) == once
 
 
 def test_local_search_only_improves_the_greedy_start():
     sim, _ = _planted(4, seed=5, noise=2.0)
     s = sim.to_numpy(copy=True)
     np.fill_diagonal(s, 0)
-    greedy = interference._greedy_groups(s, 16)
-    better = interference._improve_by_swaps(s, greedy, 4)
+    greedy = similarity._greedy_groups(s, 16)
+    better = similarity._improve_by_swaps(s, greedy, 4)
 
     def score(label):
         return sum(s[i, j] for i in range(64) for j in range(64) if label[i] == label[j])
 
     assert sorted(np.bincount(better)) == [16] * 4
     assert score(better) >= score(greedy)
-    groups = interference.balanced_partition(sim, 4)
+    groups = similarity.balanced_partition(sim, 4)
     lexicographic = [CHILDREN[i : i + 16] for i in range(0, 64, 16)]
-    assert interference.within_similarity(sim, groups) > interference.within_similarity(
+    assert similarity.within_similarity(sim, groups) > similarity.within_similarity(
         sim, lexicographic
     )
 
 
 def test_partition_refuses_an_m_that_does_not_divide_the_children():
     with pytest.raises(ValueError, match="divisor"):
-        interference.balanced_partition(_planted(2)[0], 3)
+        similarity.balanced_partition(_planted(2)[0], 3)
 
 
 def _snapshot_records(changes: dict[str, list[float]], epoch: int = 2) -> pd.DataFrame:
@@ -92,12 +92,12 @@ def test_correlation_reads_changes_not_levels():
         {"a": up, "b": [x + 0.0 for x in up], "c": [-x for x in up], "d": [0.0] * 4}
     )
     records.loc[records.child == "b", "accuracy"] += 0.2
-    corr = interference.correlation_similarity(records, 2)
+    corr = similarity.correlation_similarity(records, 2)
     assert corr.loc["a", "b"] == pytest.approx(1.0)
     assert corr.loc["a", "c"] == pytest.approx(-1.0)
     assert corr.loc["a", "d"] == 0.0 and corr.loc["d", "d"] == 1.0
     with pytest.raises(ConfigError, match="at least 3"):
-        interference.correlation_similarity(records[records.step < 12], 2)
+        similarity.correlation_similarity(records[records.step < 12], 2)
 
 
 def test_gradient_similarity_is_a_cosine_matrix_and_leaves_the_snapshot(tmp_path):
@@ -117,14 +117,14 @@ def test_gradient_similarity_is_a_cosine_matrix_and_leaves_the_snapshot(tmp_path
 
 def test_files_round_trip_and_the_cli_partitions_them(tmp_path, capsys):
     sim, planted = _planted(4, seed=9)
-    interference.write_similarity(sim, tmp_path / "sim.csv")
-    back = interference.read_similarity(tmp_path / "sim.csv")
+    similarity.write_similarity(sim, tmp_path / "sim.csv")
+    back = similarity.read_similarity(tmp_path / "sim.csv")
     assert np.allclose(back.loc[CHILDREN, CHILDREN].to_numpy(), sim.to_numpy())
     assert main(["partition", "--similarity", str(tmp_path / "sim.csv"), "--m", "4",
                  "--out", str(tmp_path / "m4.csv")]) == 0  # fmt: skip
-    assert interference.read_partition(tmp_path / "m4.csv") == planted
+    assert similarity.read_partition(tmp_path / "m4.csv") == planted
     assert "m=4: mean similarity within groups" in capsys.readouterr().out
-    text = interference.partition_text(planted)
+    text = similarity.partition_text(planted)
     cfg = tiny_config(sharing="groups", m=4, grouping="gradient", partition=text, group=1)
     assert cfg.run_children() == planted[1]
     (tmp_path / "bad.csv").write_text("child_a,similarity\n111,1\n")

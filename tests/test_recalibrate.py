@@ -10,7 +10,8 @@ from torch import nn
 
 from nas.cli import main
 from nas.evaluate import evaluate_child_plain
-from nas.recalibrate import kept_bn_state, recalibrate, recalibration_table, run_recalibration
+from nas.recalibrate import kept_bn_state, recalibrate, run_recalibration
+from nas.recalibration import recalibration_table
 from nas.records import read_records
 from nas.supernet import build_supernet
 from nas.train import BatchSource, load_run_data, load_state, run_training
