@@ -31,13 +31,13 @@ import math
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nas.config import RunConfig
-from nas.data import Split
-from nas.evaluate import evaluate_scores
-from nas.opcount import operator_calls
-from nas.packed import build_packed
-from nas.supernet import build_supernet
-from nas.train import make_optimizer, train_step
+from nas.core.config import RunConfig
+from nas.model.evaluate import evaluate_scores
+from nas.model.opcount import operator_calls
+from nas.model.packed import build_packed
+from nas.model.supernet import build_supernet
+from nas.run.data import Split
+from nas.run.train import make_optimizer, train_step
 
 BATCH, N_TRAIN, N_VAL, EPOCHS, DENSE = 256, 50_000, 10_000, 200, 128
 COUNT_BATCH = 8  # FLOPs are linear in the batch: count on a small one, scale up
@@ -54,7 +54,7 @@ def _flops(fn) -> float:
 
 
 def _kernels(fn) -> int:
-    """Kernel-launching operator calls of fn (nas.opcount, torch.profiler)."""
+    """Kernel-launching operator calls of fn (nas.model.opcount, torch.profiler)."""
     return sum(operator_calls(fn).values())
 
 
@@ -85,7 +85,7 @@ def train_step_cost(pack: int) -> tuple[float, int]:
 
 def eval_cost(eval_batch: int) -> tuple[float, int]:
     """(FLOPs, kernels) of evaluating all 64 children on N_VAL images with the GPU's engine
-    (nas.engine_batched), one pass per `eval_batch` images: it assumes the GPU holds a pass
+    (nas.model.engine_batched), one pass per `eval_batch` images: it assumes the GPU holds a pass
     of that many images (`nas bench` on a GPU reports the pass it takes and its peak)."""
     cfg = RunConfig(dataset="cifar10", device="cpu", channels_last=False)
     model = build_supernet(cfg, 10)

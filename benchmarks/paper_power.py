@@ -7,7 +7,7 @@ from the means and standard deviations of its Tables 2 and 3a:
 
 import math
 
-from nas import claims, stats
+from nas.analysis import claims, stats
 
 alpha = claims.registry().alpha
 family = 17  # the paper's claims the scale preset tests (the rest: not testable at its scale)

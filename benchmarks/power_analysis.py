@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from nas import claims, stats
+from nas.analysis import claims, stats
 
 table = pd.read_csv(sys.argv[1] if len(sys.argv) > 1 else "results/findings.csv")
 alpha = claims.registry().alpha

@@ -1,5 +1,5 @@
 """Recompute every tested finding's interval, p raw, p adjusted and verdict from
-findings_units.csv and nas/reference/claims.yaml alone, and print the largest difference
+findings_units.csv and nas/analysis/reference/claims.yaml alone, and print the largest difference
 from findings.csv (0 when the file holds what it says).
 
     python benchmarks/recompute_findings.py [RESULTS_DIR]
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nas import findings
+from nas.analysis import findings
 
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
 table = pd.read_csv(results / "findings.csv")

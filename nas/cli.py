@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from nas.config import ConfigError, load_config
+from nas.core.config import ConfigError, load_config
 
 OVERWRITE_HELP = (
     "if the run folder holds a run of other arguments, replace it (same arguments: resume or "
@@ -26,13 +26,13 @@ def run_sets(args: argparse.Namespace) -> list[str]:
     """The --set overrides, and a measured partition's (--partition-file) as `partition`."""
     if not args.partition_file:
         return list(args.set)
-    from nas.similarity import partition_text, read_partition
+    from nas.core.similarity import partition_text, read_partition
 
     return [*args.set, f"partition={partition_text(read_partition(args.partition_file))}"]
 
 
 def _train(args: argparse.Namespace) -> int:
-    from nas.train import run_groups, run_training
+    from nas.run.train import run_groups, run_training
 
     cfg = load_config(args.config, run_sets(args))
     refuse_nested(Path(args.out))
@@ -48,7 +48,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def refuse_nested(out: Path) -> None:
     """--out inside another run's folder: that run's --overwrite would delete this one."""
-    from nas.runfolder import RunFolderError, enclosing_run
+    from nas.run.runfolder import RunFolderError, enclosing_run
 
     outer = enclosing_run(out)
     if outer is not None:
@@ -83,8 +83,8 @@ def parse_index_list(text: str, m: int) -> list[int]:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from nas.finetune import run_finetune
-    from nas.runfolder import check_writable
+    from nas.measure.finetune import run_finetune
+    from nas.run.runfolder import check_writable
 
     cfg = load_config(args.config, args.set)
     children = args.children.split(",") if args.children else None
@@ -107,8 +107,8 @@ def parse_batch_counts(text: str) -> list[int]:
 
 
 def _recalibrate(args: argparse.Namespace) -> int:
-    from nas.recalibrate import run_recalibration
-    from nas.runfolder import check_writable
+    from nas.measure.recalibrate import run_recalibration
+    from nas.run.runfolder import check_writable
 
     cfg = load_config(args.config, args.set)
     counts = parse_batch_counts(args.batches)
@@ -121,7 +121,7 @@ def _recalibrate(args: argparse.Namespace) -> int:
 
 
 def _metrics(args: argparse.Namespace) -> int:
-    from nas import metrics, reference
+    from nas.analysis import metrics, reference
 
     if args.window is not None and args.window < 1:
         raise ConfigError(f"--window must be >= 1 (the last K points), got {args.window}")
@@ -146,7 +146,7 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from nas.bench import bench
+    from nas.measure.bench import bench
 
     out = bench(
         args.device,
@@ -169,7 +169,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _train_packed(args: argparse.Namespace) -> int:
-    from nas.train import run_groups, train_members, write_manifest
+    from nas.run.train import run_groups, train_members, write_manifest
 
     cfg = load_config(args.config, run_sets(args))
     seeds = parse_ranges(args.init_seeds, "--init-seeds")
@@ -193,7 +193,8 @@ def _train_packed(args: argparse.Namespace) -> int:
 
 
 def _interference(args: argparse.Namespace) -> int:
-    from nas import interference, similarity
+    from nas.core import similarity
+    from nas.measure import interference
 
     matrix = interference.measure(args.signal, args.source, args.epoch, args.batches)
     similarity.write_similarity(matrix, args.out)
@@ -202,7 +203,7 @@ def _interference(args: argparse.Namespace) -> int:
 
 
 def _partition(args: argparse.Namespace) -> int:
-    from nas import similarity
+    from nas.core import similarity
 
     matrix = similarity.read_similarity(args.similarity)
     groups = similarity.balanced_partition(matrix, args.m)
@@ -213,7 +214,7 @@ def _partition(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from nas.data import download_dataset
+    from nas.run.data import download_dataset
 
     download_dataset(args.name, args.root)
     print(f"{args.name} is ready under {args.root}")
@@ -223,8 +224,8 @@ def _download(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from nas import safeyaml
-    from nas.plan import Study
+    from nas.core import safeyaml
+    from nas.study.plan import Study
 
     config: dict = {}
     for path in args.configfile:
@@ -248,7 +249,7 @@ def _deep_update(base: dict, new: dict) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from nas.submit import describe_controller, submit_controller
+    from nas.cluster.submit import describe_controller, submit_controller
 
     smk = list(args.snakemake_args)
     if smk[:1] == ["--"]:
@@ -281,7 +282,7 @@ def check_configfiles(smk: list[str]) -> None:
     before the controller is submitted: Snakemake's own merge copies nested mappings, so a
     layer that expands through aliases would exhaust the controller's memory on the cluster
     before the workflow could refuse it."""
-    from nas import safeyaml
+    from nas.core import safeyaml
 
     files, taking = [], False
     for arg in smk:
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     naming the key or file, exit status 2; --debug or NAS_DEBUG=1 shows the traceback."""
     args = build_parser().parse_args(argv)
     if getattr(args, "die_with_parent", False):
-        from nas.lifeline import die_with_parent
+        from nas.run.lifeline import die_with_parent
 
         die_with_parent()
     try:

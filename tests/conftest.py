@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nas.config import RunConfig, validate
+from nas.core.config import RunConfig, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

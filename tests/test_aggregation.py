@@ -1,11 +1,11 @@
-"""Rank aggregation (nas.aggregation) on synthetic instances whose answer is known."""
+"""Rank aggregation (nas.analysis.aggregation) on synthetic instances whose answer is known."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_analysis import CHILDREN, GT, GT_FRAC, make_instance, noisy_instance
 
-from nas import aggregation, metrics
+from nas.analysis import aggregation, metrics
 
 
 def test_methods_read_the_points_they_name():

@@ -1,4 +1,5 @@
-"""Tests for nas.analysis on small synthetic instances with a known relation to a ground truth."""
+"""Tests for nas.analysis.tables on small synthetic instances with a known relation to a ground
+truth."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import analysis as an
-from nas import metrics
-from nas.records import COLUMNS, Record, write_records
-from nas.reference import paper_table, paper_table5
+from nas.analysis import metrics
+from nas.analysis import tables as an
+from nas.analysis.reference import paper_table, paper_table5
+from nas.core.records import COLUMNS, Record, write_records
 
 CHILDREN = ["".join(p) for p in itertools.product("1234", repeat=3)]
 GT = paper_table5()

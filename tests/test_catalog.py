@@ -10,9 +10,10 @@ import docutils.core
 import pytest
 import yaml
 
-from nas import catalog, products
-from nas.plan import Study
-from nas.records import COLUMNS
+from nas.analysis import products
+from nas.core.records import COLUMNS
+from nas.study import catalog
+from nas.study.plan import Study
 from tests.test_figures import instance
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nas.cli import main
-from nas.train import run_training
+from nas.run.train import run_training
 from tests.conftest import tiny_config
 from tests.test_train import TINY
 

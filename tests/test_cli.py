@@ -7,10 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from nas import reference
+from nas.analysis import reference
+from nas.analysis.metrics import write_wide
 from nas.cli import main
-from nas.metrics import write_wide
-from nas.records import Record, from_wide, read_records, to_wide, write_records
+from nas.core.records import Record, from_wide, read_records, to_wide, write_records
 
 
 def _wide_from_gt(path, noise_rows=3):

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from nas.cli import main
-from nas.config import ConfigError, load_config
+from nas.core.config import ConfigError, load_config
 
 
 @pytest.mark.parametrize(

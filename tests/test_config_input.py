@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nas import safeyaml, studyconfig
 from nas.cli import main
+from nas.core import safeyaml, studyconfig
 
 REPO = Path(__file__).resolve().parents[1]
 OPEN_SECTIONS = {("run",), ("experiments", "strategies", "[]", "set")}  # checked by RunConfig
@@ -253,7 +253,7 @@ def test_a_damaged_config_json_is_named_with_the_remedy(tmp_path, capsys, conten
 def test_a_truncated_checkpoint_is_named_with_the_remedy(tmp_path, keep):
     import torch
 
-    from nas.checkpoint import CheckpointError, load_checkpoint
+    from nas.run.checkpoint import CheckpointError, load_checkpoint
 
     path = tmp_path / "resume.pt"
     torch.save({"config": {}, "weights": torch.zeros(1000)}, path)
@@ -266,7 +266,7 @@ def test_a_truncated_checkpoint_is_named_with_the_remedy(tmp_path, keep):
 @pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff\xfe" * 50, b"child,group\n"])
 @pytest.mark.parametrize("kind", ["partition", "similarity"])
 def test_an_empty_or_binary_measured_file_is_named(tmp_path, kind, content):
-    from nas import similarity
+    from nas.core import similarity
 
     path = tmp_path / f"{kind}.csv"
     path.write_bytes(content)
@@ -381,7 +381,7 @@ def test_metrics_on_a_very_wide_csv_prints_a_bounded_line(tmp_path, capsys):
 def test_submit_reads_the_layers_before_it_submits_anything(tmp_path, capsys, monkeypatch):
     """Snakemake's merge of --configfile layers copies nested mappings: a mapping bomb
     exhausts Snakemake itself, so `nas submit` checks the layers before the controller."""
-    from nas import submit
+    from nas.cluster import submit
 
     monkeypatch.setattr(submit, "submit_controller", lambda *a, **k: pytest.fail("submitted"))
     bomb = _layer(tmp_path, _bomb(mapping=True))

@@ -1,4 +1,4 @@
-"""Tests of nas.data: loading (offline digits, fabricated CIFAR-10 archive) and augmentation."""
+"""Tests of nas.run.data: loading (offline digits, fabricated CIFAR-10 archive) and augmentation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from nas.data import (
+from nas.core.datasets import DATASETS
+from nas.run.data import (
     CIFAR10_MEAN,
     CIFAR10_STD,
     Split,
@@ -16,7 +17,6 @@ from nas.data import (
     load_dataset,
     write_fake_cifar10,
 )
-from nas.datasets import DATASETS
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +248,7 @@ def test_augment_rejects_bad_input(batch):
 
 
 def test_motifs_are_made_deterministically_from_their_seed():
-    from nas import motifs
+    from nas.core import motifs
 
     a = motifs.make_motifs(7)
     b = motifs.make_motifs.__wrapped__(7)  # bypass the cache: really generated again
@@ -258,8 +258,8 @@ def test_motifs_are_made_deterministically_from_their_seed():
 
 
 def test_motifs_load_balanced_with_the_declared_sizes():
-    from nas import motifs
-    from nas.datasets import dataset_sizes
+    from nas.core import motifs
+    from nas.core.datasets import dataset_sizes
 
     data = load_dataset("motifs", "unused-root")
     size = motifs.IMAGE_SIZE
@@ -276,7 +276,7 @@ def test_motifs_load_balanced_with_the_declared_sizes():
 
 
 def test_motif_bank_holds_distinct_shapes_of_equal_brightness():
-    from nas import motifs
+    from nas.core import motifs
 
     bank = motifs.motif_bank(16, np.random.default_rng(0))
     assert bank.shape == (16, motifs.MOTIF_SIZE, motifs.MOTIF_SIZE)

@@ -58,7 +58,7 @@ def test_the_readme_results_block_is_replaced_by_its_generator(tmp_path):
 
 
 def test_every_schema_property_is_described():
-    from nas import studyconfig
+    from nas.core import studyconfig
 
     missing = []
 
@@ -75,7 +75,7 @@ def test_every_schema_property_is_described():
 
 
 def test_the_config_reference_is_generated_from_the_schema():
-    from nas import studyconfig
+    from nas.core import studyconfig
 
     assert (ROOT / "docs/config.md").read_text() == studyconfig.reference_markdown()
 
@@ -84,7 +84,7 @@ def test_the_schema_run_block_names_run_config_keys_with_their_choices():
     """The schema's `run:` keys are RunConfig's, and their choices the config's own."""
     import dataclasses
 
-    from nas import config, datasets, studyconfig
+    from nas.core import config, datasets, studyconfig
 
     run = studyconfig.schema()["properties"]["run"]["properties"]
     assert set(run) <= {f.name for f in dataclasses.fields(config.RunConfig)}

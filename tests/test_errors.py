@@ -163,8 +163,8 @@ def test_the_real_command_prints_one_line(tmp_path):
 def test_a_sweep_with_a_bad_override_fails_before_submitting_anything(tmp_path, monkeypatch):
     """Every run config of a sweep is validated first: no submitit executor is made, no run
     folder written, when one of them is wrong."""
-    from nas import submit
-    from nas.config import ConfigError
+    from nas.cluster import submit
+    from nas.core.config import ConfigError
 
     def no_executor(*args, **kwargs):
         raise AssertionError("an executor was made before the configs were checked")

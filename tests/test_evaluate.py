@@ -7,14 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import nas.engine_batched
-from nas.config import RunConfig
-from nas.data import Split
-from nas.evaluate import engine_for, evaluate_child_plain, evaluate_children, evaluate_scores
-from nas.opcount import operator_calls
-from nas.ops import DepthwiseConv2d, max_pool_3x3, reference_kernels
-from nas.packed import build_packed
-from nas.supernet import build_supernet, cat_channels
+import nas.model.engine_batched
+from nas.core.config import RunConfig
+from nas.model.evaluate import engine_for, evaluate_child_plain, evaluate_children, evaluate_scores
+from nas.model.opcount import operator_calls
+from nas.model.ops import DepthwiseConv2d, max_pool_3x3, reference_kernels
+from nas.model.packed import build_packed
+from nas.model.supernet import build_supernet, cat_channels
+from nas.run.data import Split
 from tests.conftest import tiny_config
 
 CL = torch.channels_last
@@ -92,7 +92,7 @@ def test_paper_width_network_equal_and_threads_change_nothing(engine):
 
 
 def test_batched_engine_runs_each_module_once_per_batch_on_the_children_using_it(monkeypatch):
-    monkeypatch.setattr(nas.engine_batched, "CPU_MAX_SAMPLES", 64 * 32)  # 32 images a pass
+    monkeypatch.setattr(nas.model.engine_batched, "CPU_MAX_SAMPLES", 64 * 32)  # 32 images a pass
     cfg = tiny_config()  # full sharing, 2 cells, 64 children
     model = _trained_bn(build_supernet(cfg, 10), 8).to(memory_format=CL)
     calls: dict[str, list[int]] = {}

@@ -1,4 +1,5 @@
-"""Smoke tests for nas.figures: every figure renders non-empty PNG and PDF files from small data."""
+"""Smoke tests for nas.analysis.figures: every figure renders non-empty PNG and PDF files from
+small data."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import figures
-from nas.records import COLUMNS
-from nas.reference import paper_table5
+from nas.analysis import figures
+from nas.analysis.reference import paper_table5
+from nas.core.records import COLUMNS
 
 # A quarter of the search space keeps rendering fast; the figures take any subset of children.
 CHILDREN = ["".join(p) for p in itertools.product("1234", repeat=3)][::4]
@@ -62,7 +63,7 @@ def test_figure2(tmp_path):
         "different_seeds": [instance(s) for s in range(3)],
         "different_orders_shuffle": [instance(s + 3) for s in range(3)],
     }
-    from nas.analysis import epoch_matrix
+    from nas.analysis.tables import epoch_matrix
 
     gt_epochs = [epoch_matrix(instance(s + 9)) for s in range(2)]
     check(figures.figure2(families, gt_epochs, tmp_path / "fig2"), tmp_path, "fig2")
@@ -122,18 +123,18 @@ def test_figure2_draws_only_the_configured_epochs():
 def test_figure2_draws_a_longer_ground_truth_as_its_final_s_tau():
     """Children alone trained for other epochs than the super-nets: no curve over the
     super-nets' epochs, but their final S-Tau as a labelled dashed line."""
-    from nas import analysis
+    from nas.analysis import tables
 
     families = {"different_seeds": [instance(s, n_epochs=8) for s in range(3)]}
-    same = [analysis.epoch_matrix(instance(10 + s, n_epochs=8)) for s in range(3)]
+    same = [tables.epoch_matrix(instance(10 + s, n_epochs=8)) for s in range(3)]
     fig = figures.draw_figure2(families, same, epochs=(5, 8))
     gt_line = [ln for ln in _lines(fig.axes[0]) if ln.get_label() == "Ground truth"]
     assert len(gt_line) == 1 and list(gt_line[0].get_xdata()) == [5, 6, 7, 8]
 
-    longer = [analysis.epoch_matrix(instance(10 + s, n_epochs=20)).loc[[20]] for s in range(3)]
+    longer = [tables.epoch_matrix(instance(10 + s, n_epochs=20)).loc[[20]] for s in range(3)]
     fig = figures.draw_figure2(families, longer, epochs=(5, 8))
     (dashed,) = _lines(fig.axes[0], "--")
-    final = analysis.s_tau_per_epoch(longer)["s_tau"].iloc[-1]
+    final = tables.s_tau_per_epoch(longer)["s_tau"].iloc[-1]
     assert dashed.get_label() == "Ground truth (after 20 epochs)"
     assert list(dashed.get_ydata()) == [final, final]
 
@@ -167,7 +168,7 @@ def test_figure4_draws_the_shared_part_solid_before_the_finetuning_dotted(tmp_pa
 
 
 def test_prefix_curve_draws_each_k_over_its_epochs(tmp_path):
-    from nas.analysis import prefix_curve
+    from nas.analysis.tables import prefix_curve
 
     insts = {(4, k): [instance(s + k) for s in range(2)] for k in (0, 2)}
     insts[(2, 0)] = [instance(9, n_epochs=2)]
@@ -192,7 +193,7 @@ def _child_lines(ax) -> dict[str, object]:
 
 def _assert_dense_panel(ax, inst: pd.DataFrame) -> None:
     """One curve per child, each that child's accuracy at the dense points, x = 1..n."""
-    from nas.analysis import dense_matrix
+    from nas.analysis.tables import dense_matrix
 
     matrix = dense_matrix(inst)
     lines = _child_lines(ax)
@@ -226,7 +227,7 @@ def test_figure5_draws_the_ordered_and_the_shuffled_instance():
 
 
 def test_figure8_draws_each_instances_gt_tau_per_bn_momentum():
-    from nas.analysis import dense_matrix, gt_tau_curve
+    from nas.analysis.tables import dense_matrix, gt_tau_curve
 
     insts = {"0.1": [instance(s) for s in range(2)], "0.9": [instance(s + 2) for s in range(3)]}
     fig = figures.draw_figure8(insts, GT)
@@ -255,7 +256,7 @@ def _box_medians(ax) -> list[float]:
 
 
 def test_figure3_draws_each_childs_ranks_in_ground_truth_order():
-    from nas.analysis import epoch_matrix, final_accuracy, rank_matrix
+    from nas.analysis.tables import epoch_matrix, final_accuracy, rank_matrix
 
     insts = [instance(s) for s in range(3)]
     ax_a, ax_b = figures.draw_figure3(insts, insts[1], GT, last_epochs=3).axes[:2]
@@ -271,7 +272,7 @@ def test_figure6_draws_only_the_groups_children_in_both_panels():
     group, share = instance(0, groups=4), instance(1)
     children = CHILDREN[:4]
     ax_a, ax_b = figures.draw_figure6(group, share, children, GT).axes[:2]
-    from nas.analysis import dense_matrix
+    from nas.analysis.tables import dense_matrix
 
     for ax, inst in ((ax_a, group), (ax_b, share)):
         lines = _child_lines(ax)
@@ -289,7 +290,7 @@ def test_figure7_draws_the_long_runs_last_mini_batches():
 def test_gt_tau_figures_draw_the_split_half_agreement_at_its_value():
     """Figures 4 and 8 and the prefix curve draw the ceiling on their GT-Tau axes, at its
     value and labelled; without one, no such line."""
-    from nas.analysis import prefix_curve
+    from nas.analysis.tables import prefix_curve
 
     def ceilings(fig) -> list[float]:
         return [
@@ -311,16 +312,16 @@ def test_gt_tau_figures_draw_the_split_half_agreement_at_its_value():
 def test_interference_pairs_rank_gains_and_the_figure_plots_them():
     """Rank gain of the other child between consecutive dense points, read back from the
     scatter; the window's first mini-batch has no point before it and is dropped."""
-    from nas import analysis
+    from nas.analysis import tables
 
     inst = instance(5, n_dense=4)  # dense steps 37..40
-    dense = analysis.dense_matrix(inst)
-    ranks = analysis.rank_matrix(dense)
+    dense = tables.dense_matrix(inst)
+    ranks = tables.rank_matrix(dense)
     telemetry = pd.DataFrame(
         [(37, "111", "121", 0.5), (38, "111", "121", -0.2), (40, "131", "441", 0.1)],
         columns=["step", "trained_child", "child", "cosine"],
     )
-    pairs = analysis.interference_pairs(inst, telemetry)
+    pairs = tables.interference_pairs(inst, telemetry)
     assert list(pairs.step) == [38, 40]
     assert pairs.rank_gain.tolist() == [
         ranks.at[37, "121"] - ranks.at[38, "121"],

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import claims, findings, stats
-from nas.searchspace import SearchSpace
+from nas.analysis import claims, findings, stats
+from nas.core.searchspace import SearchSpace
 
 CHILDREN = SearchSpace().children
 TRUTH = pd.Series(np.linspace(0.9, 0.6, len(CHILDREN)), index=CHILDREN)  # 111 best
@@ -212,7 +212,7 @@ def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
     the more rank, on three instances: supported; with the cosines negated: contradicted."""
     import itertools
 
-    from nas import analysis, reference
+    from nas.analysis import reference, tables
 
     gt = reference.paper_table5()
     children = ["".join(p) for p in itertools.product("1234", repeat=3)]
@@ -227,7 +227,7 @@ def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
                 ("dense", 1, step, "111", c, a, 0.0) for c, a in zip(children, accs, strict=True)
             ]
         inst = pd.DataFrame(rows, columns=columns)
-        ranks = analysis.rank_matrix(analysis.dense_matrix(inst))
+        ranks = tables.rank_matrix(tables.dense_matrix(inst))
         tele = []
         for step in range(2, 13):
             for child in children[1:9]:

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import catalog, products, reference
+from nas.analysis import products, reference
+from nas.analysis.metrics import write_wide
 from nas.cli import main
-from nas.metrics import write_wide
-from nas.records import read_records
-from nas.train import run_groups, run_training
+from nas.core.records import read_records
+from nas.run.train import run_groups, run_training
+from nas.study import catalog
 from tests.conftest import tiny_config
 
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from nas import interference, similarity
 from nas.cli import main
-from nas.config import ConfigError
-from nas.train import run_training
+from nas.core import similarity
+from nas.core.config import ConfigError
+from nas.measure import interference
+from nas.run.train import run_training
 
 CHILDREN = [f"{a}{b}{c}" for a, b, c in itertools.product("1234", repeat=3)]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import intext, metrics
-from nas.findings import Runs
+from nas.analysis import intext, metrics
+from nas.analysis.findings import Runs
 from tests.test_findings import CHILDREN, TRUTH, gt_table, instance, noisy
 
 

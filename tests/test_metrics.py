@@ -1,4 +1,5 @@
-"""Golden tests for nas.metrics: every expected value is worked out by hand in a comment."""
+"""Golden tests for nas.analysis.metrics: every expected value is worked out by hand in a
+comment."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import metrics as m
+from nas.analysis import metrics as m
 
 CHILDREN = ["A", "B", "C", "D"]
 

@@ -21,10 +21,10 @@ import pytest
 import torch
 
 from nas.cli import main
-from nas.packed import pack_models, unpack_optimizer_state, unpack_state
-from nas.records import read_records
-from nas.supernet import build_supernet
-from nas.train import (
+from nas.core.records import read_records
+from nas.model.packed import pack_models, unpack_optimizer_state, unpack_state
+from nas.model.supernet import build_supernet
+from nas.run.train import (
     Interrupted,
     MemberBatches,
     load_run_data,

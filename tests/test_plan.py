@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nas.config import ConfigError
-from nas.plan import Study
-from nas.studyconfig import with_defaults
+from nas.core.config import ConfigError
+from nas.core.studyconfig import with_defaults
+from nas.study.plan import Study
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())

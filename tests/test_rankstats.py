@@ -1,4 +1,5 @@
-"""Golden tests of the reviewer's statistics (nas.rankstats), against independent computations."""
+"""Golden tests of the reviewer's statistics (nas.analysis.rankstats), against independent
+computations."""
 
 import itertools
 import math
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from nas import analysis, rankstats, stats
+from nas.analysis import rankstats, stats, tables
 
 CHILDREN = [f"{a}{b}{c}" for a, b, c in itertools.product("1234", "1234", "12")]  # 32
 
@@ -86,12 +87,12 @@ def test_split_half_agreement_of_known_seeds():
 
 def test_s_tau_interval_brackets_s_tau_and_collapses_for_equal_ranks():
     acc, _ = _vectors(0, 0.01)
-    assert analysis.s_tau_interval([acc, acc.copy(), acc.copy()]) == (
+    assert tables.s_tau_interval([acc, acc.copy(), acc.copy()]) == (
         pytest.approx(1.0),
         pytest.approx(1.0),
     )
     noisy = [_vectors(s, 0.03)[0] for s in range(5)]
-    lo, hi = analysis.s_tau_interval(noisy)
+    lo, hi = tables.s_tau_interval(noisy)
     taus = [sps.kendalltau(a, b).statistic for a, b in itertools.combinations(noisy, 2)]
     # the jackknife over instances, by hand: S-Tau without each instance in turn
     loo = [
@@ -100,7 +101,7 @@ def test_s_tau_interval_brackets_s_tau_and_collapses_for_equal_ranks():
     ]
     assert (lo, hi) == pytest.approx(stats.jackknife_interval(np.mean(taus), loo))
     assert lo < np.mean(taus) < hi
-    assert all(math.isnan(v) for v in analysis.s_tau_interval(noisy[:2]))  # one pair: no spread
+    assert all(math.isnan(v) for v in tables.s_tau_interval(noisy[:2]))  # one pair: no spread
 
 
 def test_perfect_rank_bound_lies_above_the_split_half_agreement():

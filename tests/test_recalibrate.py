@@ -1,4 +1,4 @@
-"""BN recalibration (nas.recalibrate): N = 0 is the paper's evaluation, the super-net's
+"""BN recalibration (nas.measure.recalibrate): N = 0 is the paper's evaluation, the super-net's
 statistics come back after every child, and N > 0 equals a straightforward recomputation."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch import nn
 
+from nas.analysis.recalibration import recalibration_table
 from nas.cli import main
-from nas.evaluate import evaluate_child_plain
-from nas.recalibrate import kept_bn_state, recalibrate, run_recalibration
-from nas.recalibration import recalibration_table
-from nas.records import read_records
-from nas.supernet import build_supernet
-from nas.train import BatchSource, load_run_data, load_state, run_training
+from nas.core.records import read_records
+from nas.measure.recalibrate import kept_bn_state, recalibrate, run_recalibration
+from nas.model.evaluate import evaluate_child_plain
+from nas.model.supernet import build_supernet
+from nas.run.train import BatchSource, load_run_data, load_state, run_training
 from tests.conftest import tiny_config
 
 GROUP = dict(sharing="groups", m=16, group=0)  # 4 children: seconds

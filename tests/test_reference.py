@@ -7,7 +7,7 @@ import itertools
 import pandas as pd
 import pytest
 
-from nas import reference as ref
+from nas.analysis import reference as ref
 
 ALL_CHILDREN = ["".join(d) for d in itertools.product("1234", repeat=3)]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
-from nas.config import load_config
-from nas.records import read_records
-from nas.runfolder import RUN_FILES
-from nas.train import Interrupted, run_training
+from nas.core.config import load_config
+from nas.core.records import read_records
+from nas.run.runfolder import RUN_FILES
+from nas.run.train import Interrupted, run_training
 from tests.test_train import TINY
 
 SHORT = [*TINY, "epochs=2", "dense_last=2"]
@@ -86,7 +86,7 @@ def test_train_packed_refuses_other_arguments_and_overwrites_on_request(tmp_path
 
 
 def test_a_locked_folder_is_refused_naming_its_writer(tmp_path, capsys):
-    from nas.runfolder import FolderLock
+    from nas.run.runfolder import FolderLock
 
     with FolderLock(tmp_path / "run"):
         assert _train(tmp_path / "run") == 2
@@ -96,13 +96,13 @@ def test_a_locked_folder_is_refused_naming_its_writer(tmp_path, capsys):
 
 
 def test_a_lock_whose_holder_was_killed_is_not_stuck(tmp_path):
-    from nas.runfolder import FolderLock, RunFolderError
+    from nas.run.runfolder import FolderLock, RunFolderError
 
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from nas.runfolder import FolderLock\n"
+            "import sys, time; from nas.run.runfolder import FolderLock\n"
             "with FolderLock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
             str(tmp_path / "run"),
         ],

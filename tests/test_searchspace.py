@@ -1,7 +1,7 @@
 import pytest
 
-from nas.schedule import ChildSchedule
-from nas.searchspace import PAPER_OPS, SearchSpace, partition
+from nas.core.schedule import ChildSchedule
+from nas.core.searchspace import PAPER_OPS, SearchSpace, partition
 
 
 def test_paper_space_has_64_children_named_111_to_444():

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from nas import sharing
-from nas.config import ConfigError
-from nas.records import read_records
-from nas.supernet import build_supernet
-from nas.train import run_training
+from nas.core import sharing
+from nas.core.config import ConfigError
+from nas.core.records import read_records
+from nas.model.supernet import build_supernet
+from nas.run.train import run_training
 from tests.conftest import copy_repo, tiny_config
 
 
@@ -79,12 +79,14 @@ class MaxPoolFirst:
 def _add_toy_strategy(repo: Path) -> None:
     """A new strategy as the README says: its module, and its line in STRATEGIES (with the
     import beside the others)."""
-    (repo / "nas/sharing/max_pool_first.py").write_text(TOY_MODULE)
-    init = repo / "nas/sharing/__init__.py"
+    (repo / "nas/core/sharing/max_pool_first.py").write_text(TOY_MODULE)
+    init = repo / "nas/core/sharing/__init__.py"
     text = init.read_text()
-    imports, entry = "from nas.sharing.groups import Groups\n", '    "prefix": Prefix(),\n'
+    imports, entry = "from nas.core.sharing.groups import Groups\n", '    "prefix": Prefix(),\n'
     assert imports in text and entry in text
-    text = text.replace(imports, imports + "from nas.sharing.max_pool_first import MaxPoolFirst\n")
+    text = text.replace(
+        imports, imports + "from nas.core.sharing.max_pool_first import MaxPoolFirst\n"
+    )
     init.write_text(text.replace(entry, entry + '    "toy": MaxPoolFirst(),\n'))
 
 

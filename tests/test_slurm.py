@@ -28,9 +28,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from nas import slurm
 from nas.cli import main
-from nas.plan import RUN_PATTERNS
+from nas.cluster import slurm
+from nas.study.plan import RUN_PATTERNS
 from tests.conftest import ROOT, copy_repo
 
 SLICE = ["--configfile", "config/quick.yaml", "tests/slurm/slice.yaml"]
@@ -60,7 +60,7 @@ def live(test):
 
 def slurm_log_folder(run: str) -> str:
     """The SLURM plugin's log folder of a training job: its wildcards' values joined by "_"
-    (the run path parsed with its pattern, nas.plan.RUN_PATTERNS)."""
+    (the run path parsed with its pattern, nas.study.plan.RUN_PATTERNS)."""
     for pattern in RUN_PATTERNS.values():
         regex = re.escape(pattern)
         for name in re.findall(r"{(\w+)}", pattern):
@@ -729,7 +729,7 @@ def test_nas_submit_runs_the_snakemake_controller_as_a_slurm_job(cluster, tmp_pa
 @live
 @pytest.mark.timeout(240)
 def test_sweep_submits_one_gpu_job_per_override(cluster, tmp_path):
-    from nas.submit import sweep
+    from nas.cluster.submit import sweep
 
     base = dict(s.split("=") for s in PACK[:11])  # a tiny share-all run
     jobs = sweep(

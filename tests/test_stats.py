@@ -1,4 +1,4 @@
-"""nas.stats: the small-sample inference is checked by simulation (coverage, error rates,
+"""nas.analysis.stats: the small-sample inference is checked by simulation (coverage, error rates,
 power) and against hand-computed values. Every simulation is seeded."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from nas import stats
+from nas.analysis import stats
 
 NAN = float("nan")
 

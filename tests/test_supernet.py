@@ -2,8 +2,8 @@
 
 import torch
 
-from nas.supernet import build_supernet
-from nas.train import make_optimizer, train_step
+from nas.model.supernet import build_supernet
+from nas.run.train import make_optimizer, train_step
 from tests.conftest import tiny_config
 
 
@@ -21,7 +21,7 @@ def _batch(cfg, n=16, size=8):
 
 
 def test_parameter_shapes_match_appendix_a():
-    from nas.config import RunConfig
+    from nas.core.config import RunConfig
 
     model = build_supernet(RunConfig(), n_classes=10)
     shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}

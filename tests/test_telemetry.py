@@ -1,4 +1,4 @@
-"""Interference telemetry (nas.telemetry): it measures without changing the run."""
+"""Interference telemetry (nas.run.telemetry): it measures without changing the run."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from nas.config import ConfigError
-from nas.supernet import build_supernet
-from nas.telemetry import cosines, others_at
-from nas.train import run_training
+from nas.core.config import ConfigError
+from nas.model.supernet import build_supernet
+from nas.run.telemetry import cosines, others_at
+from nas.run.train import run_training
 from tests.conftest import tiny_config
 
 GROUP = dict(sharing="groups", m=16, group=0, dense_last=3)  # 4 children

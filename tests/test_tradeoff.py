@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas import analysis, tradeoff
+from nas.analysis import tables, tradeoff
 from tests.test_figures import CHILDREN, GT, GT_FRAC, instance
 
 
@@ -28,7 +28,7 @@ def test_labels_name_their_columns():
 
 def test_leave_one_out_of_identical_seeds_is_perfect():
     acc = pd.Series(GT_FRAC, index=CHILDREN)
-    scores = analysis.leave_one_out_scores([acc, acc, acc])
+    scores = tables.leave_one_out_scores([acc, acc, acc])
     assert [s[0] for s in scores] == pytest.approx([1.0] * 3)
     assert all(s[1] == 1 for s in scores)
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas.config import ConfigError
-from nas.finetune import run_finetune
-from nas.records import read_records
-from nas.train import Interrupted, lr_at, run_training
+from nas.core.config import ConfigError
+from nas.core.records import read_records
+from nas.measure.finetune import run_finetune
+from nas.run.train import Interrupted, lr_at, run_training
 from tests.conftest import tiny_config
 
 TINY = [
@@ -184,7 +184,7 @@ def test_snapshot_points_lead_into_the_finetuning(tmp_path):
 
 
 def test_snapshot_window_longer_than_the_run_before_the_snapshot_is_refused():
-    from nas.config import check_dense_window
+    from nas.core.config import check_dense_window
 
     cfg = tiny_config(epochs=2, snapshot_epochs=[1], snapshot_dense=13)
     with pytest.raises(ConfigError, match="snapshot_dense"):
@@ -196,9 +196,9 @@ def test_finetune_starts_a_fresh_sgd_from_the_snapshot_weights(tmp_path):
     one step must equal exactly that, computed here by hand."""
     import torch
 
-    from nas.evaluate import evaluate_children
-    from nas.supernet import build_supernet
-    from nas.train import BatchSource, load_run_data, load_state, make_optimizer, train_step
+    from nas.model.evaluate import evaluate_children
+    from nas.model.supernet import build_supernet
+    from nas.run.train import BatchSource, load_run_data, load_state, make_optimizer, train_step
 
     cfg = tiny_config(epochs=2, snapshot_epochs=[1], momentum=0.9)
     run_training(cfg, tmp_path, log=lambda *_: None)
@@ -226,8 +226,8 @@ def test_prefix_sharing_moves_a_childs_own_copies_only_on_its_steps():
     the shared cell's ops that B does not use still move (zeroed gradients, momentum)."""
     import torch
 
-    from nas.supernet import build_supernet
-    from nas.train import BatchSource, load_run_data, make_optimizer, train_step
+    from nas.model.supernet import build_supernet
+    from nas.run.train import BatchSource, load_run_data, make_optimizer, train_step
 
     cfg = tiny_config(sharing="prefix", k=1, momentum=0.9)
     data = load_run_data(cfg, torch.device("cpu"))
@@ -253,7 +253,7 @@ def test_batches_follow_the_init_seed_unless_a_data_seed_is_set():
 
     import torch
 
-    from nas.train import BatchSource, load_run_data
+    from nas.run.train import BatchSource, load_run_data
 
     cfg = tiny_config()
     data = load_run_data(cfg, torch.device("cpu"))

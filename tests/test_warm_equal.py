@@ -11,10 +11,10 @@ import torch
 from conftest import tiny_config
 from test_packed import _compare
 
-from nas.config import ConfigError, from_dict, validate
-from nas.packed import pack_optimizer_state, pack_state, unpack_optimizer_state, unpack_state
-from nas.supernet import build_supernet
-from nas.train import make_optimizer, run_training, train_members
+from nas.core.config import ConfigError, from_dict, validate
+from nas.model.packed import pack_optimizer_state, pack_state, unpack_optimizer_state, unpack_state
+from nas.model.supernet import build_supernet
+from nas.run.train import make_optimizer, run_training, train_members
 
 
 def _share_all(tmp_path, **extra):
@@ -69,7 +69,7 @@ def test_warm_start_of_packed_seeds_loads_each_seeds_own_snapshot(tmp_path):
 def test_pack_state_inverts_unpack_state():
     cfgs = [tiny_config(init_seed=s) for s in (0, 1, 2)]
     models = [build_supernet(c, 10) for c in cfgs]
-    from nas.packed import pack_models
+    from nas.model.packed import pack_models
 
     packed = pack_models(models)
     states = [unpack_state(packed, k) for k in range(3)]
@@ -145,7 +145,7 @@ def test_measured_partition_is_checked_and_names_the_groups():
 
 def test_an_empty_text_override_is_off():
     """`--set warm_start=` (YAML null) switches a text key off, as its default "" does."""
-    from nas.config import load_config
+    from nas.core.config import load_config
 
     cfg = load_config(None, ["dataset=digits", "warm_start=", "partition="])
     assert cfg.warm_start == "" and cfg.partition == "" and cfg.warm_epoch == 0

@@ -1,15 +1,24 @@
-# Targets and paths: every file name the rules use is built here, from nas.plan.Study (jobs)
-# and nas.catalog (products).
+# Targets and paths: every file name the rules use is built here, from nas.study.plan.Study (jobs)
+# and nas.study.catalog (products).
 
 import re
 import shlex
 
 from snakemake.utils import validate
 
-from nas import catalog, safeyaml, studyconfig
-from nas.plan import INTERFERENCE as INTERFERENCE_FOLDER, RESULTS, RUN_PATTERNS, Study
+from nas.core import safeyaml
 
-# Snakemake's reader allows duplicate keys and any size; nas.studyconfig.check refuses alias
+from nas.core import studyconfig
+
+from nas.study import catalog
+from nas.study.plan import (
+    INTERFERENCE as INTERFERENCE_FOLDER,
+    RESULTS,
+    RUN_PATTERNS,
+    Study,
+)
+
+# Snakemake's reader allows duplicate keys and any size; nas.core.studyconfig.check refuses alias
 # bombs, non-finite numbers and unknown keys (naming the nearest known one), with a bounded
 # excerpt of the value, before the schema's messages could quote it whole.
 for _layer in workflow.configfiles:
@@ -68,7 +77,7 @@ def producers(files):
 
 
 def under_results(files):
-    """Files named relative to the results folder (nas.catalog), as the rules name them:
+    """Files named relative to the results folder (nas.study.catalog), as the rules name them:
     {label: [instance: [file, ...]]}."""
     return {
         label: [[f"{RESULTS}/{f}" for f in inst] for inst in insts]
@@ -113,7 +122,7 @@ def train_args(wildcards):
 
 def train_inputs(wildcards):
     """What a training job reads: the data, and a measured partition or the snapshots a warm
-    start begins from (nas.plan.Job)."""
+    start begins from (nas.study.plan.Job)."""
     job = job_of(wildcards)
     reads = ([job.partition] if job.partition else []) + list(job.snapshots)
     return data_inputs() + [f"{RESULTS}/{f}" for f in reads]
@@ -163,7 +172,7 @@ def gt_files():
     return under_results(catalog.ground_truth_runs(STUDY))
 
 
-# Products (nas.catalog): a rule per kind builds the enabled products of that kind, reading
+# Products (nas.study.catalog): a rule per kind builds the enabled products of that kind, reading
 # each product's runs, and the report shows each product's own caption.
 
 

@@ -1,4 +1,4 @@
-# Products (nas.catalog): Tables 1-5, the in-text numbers and the prefix curve as CSV,
+# Products (nas.study.catalog): Tables 1-5, the in-text numbers and the prefix curve as CSV,
 # Markdown and LaTeX (the paper's published values beside ours); Figures 2-9 and the prefix
 # curve as PNG and PDF; the findings (each observation of the paper with its verdict). One
 # rule per kind; each job reads its product's runs and shows its product's caption.

@@ -2,7 +2,7 @@
 
 import sys
 
-from nas.products import write_ground_truth
+from nas.analysis.products import write_ground_truth
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

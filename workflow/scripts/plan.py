@@ -5,8 +5,8 @@ import sys
 
 import pandas as pd
 
-from nas.plan import Study
-from nas.records import atomic_write_text
+from nas.core.records import atomic_write_text
+from nas.study.plan import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

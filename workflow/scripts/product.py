@@ -1,9 +1,9 @@
-"""One product of nas.catalog (a table, a figure, the findings) from its runs' records."""
+"""One product of nas.study.catalog (a table, a figure, the findings) from its runs' records."""
 
 import sys
 from pathlib import Path
 
-from nas import catalog
+from nas.study import catalog
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

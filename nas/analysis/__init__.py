@@ -1,0 +1,1 @@
+"""From records to numbers: metrics, statistics, tables, findings, figures. No torch."""

@@ -1,0 +1,1 @@
+"""SLURM: pre-flight checks, submitting the controller and sweeps."""

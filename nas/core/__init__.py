@@ -1,0 +1,2 @@
+"""What a run is: search space, run config, datasets' names, sharing strategies, records. No
+torch."""

@@ -1,0 +1,2 @@
+"""Measurements on trained runs: finetuning, BN recalibration, telemetry, interference, benchmarks.
+Torch."""

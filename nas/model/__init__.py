@@ -1,0 +1,1 @@
+"""The network: ops, the super-net, packing, the evaluation engines. Torch."""

@@ -1,0 +1,1 @@
+"""Training a run: data, the training driver, checkpoints, run folders. Torch."""

@@ -1,0 +1,800 @@
+"""From the study config to training jobs: which runs each experiment needs, where they live,
+and what they cost. The Snakefile turns these jobs into rules; `nas plan` prints the summary.
+
+Identical runs are one job: the m = 1 group instance is the share-all "different seeds"
+instance, and the m = 64 group instance is the ground truth (every child trained alone).
+
+Two packing options: `groups_per_job` trains several groups of a partition one after another
+in one job; `seeds_per_job` trains the init seeds of group and ground-truth instances together
+as one packed model (nas.model.packed). A seed of a packed job is a member run: its records live in
+`<job>/init<seed>/records.csv`, and the job's own output is `<job>/pack.csv`, listing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nas.core.completeness import snapshot_steps
+from nas.core.config import ConfigError, check_dense_window, format_override, from_dict
+from nas.core.datasets import dataset_sizes
+from nas.core.searchspace import MEASURED_GROUPINGS
+from nas.core.similarity import MIN_CORRELATION_POINTS
+from nas.core.studyconfig import with_defaults
+
+# Where each kind of training job keeps its run folder (under results/runs), one wildcard for
+# each thing the study varies: the workflow's output patterns (workflow/rules/supernet.smk,
+# one rule per entry, train_<key>). A seed-packed job trains init seeds `seeds` (a-b) at once.
+RUN_PATTERNS: dict[str, str] = {
+    "share": "share/e{epochs}/{order}/{tag}/init{seed}_ord{order_seed}",
+    "prefix": "prefix/e{epochs}/k{k}/init{seed}",
+    "strategy": "strategy/{name}/e{epochs}/init{seed}",
+    "groups": "groups/e{epochs}/{grouping}{m}/init{seed}/g{groups}",
+    "groups_packed": "groups/e{epochs}/{grouping}{m}/seeds{seeds}/g{groups}",
+    "alone": "alone/e{epochs}/init{seed}/g{groups}",
+    "alone_packed": "alone/e{epochs}/seeds{seeds}/g{groups}",
+    "warm": "warm/e{epochs}/from{warm}/{grouping}{m}/init{seed}/g{groups}",
+    "warm_packed": "warm/e{epochs}/from{warm}/{grouping}{m}/seeds{seeds}/g{groups}",
+    "equal": "equal/e{epochs}/steps{steps}/{grouping}{m}/init{seed}/g{groups}",
+    "equal_packed": "equal/e{epochs}/steps{steps}/{grouping}{m}/seeds{seeds}/g{groups}",
+}
+RESULTS = "results"  # the workflow's results folder (common.smk), which run configs name
+# Beyond the paper (nas.measure.interference): measured partitions, one file per grouping and m
+INTERFERENCE = "interference"
+
+FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
+    "different_seeds": ("fixed", "init"),
+    "different_orders": ("shuffled", "order"),
+    "different_orders_shuffle": ("reshuffled", "order"),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training process: a run folder under results/runs, and the run config overrides."""
+
+    path: str
+    kind: str  # share | groups | alone | prefix | strategy
+    overrides: dict[str, Any] = field(hash=False)
+    groups: str = ""  # "a-b" for packed group jobs
+    seeds: str = ""  # "a-b" for jobs that train these init seeds as one packed model
+    partition: str = ""  # a measured partition it trains (file under results/), else ""
+    snapshots: tuple[str, ...] = ()  # snapshots a warm start reads (files under results/)
+
+    def members(self) -> dict[int, str]:
+        """Init seed -> member run path, for a seed-packed job."""
+        return {s: f"{self.path}/init{s}" for s in _range(self.seeds)} if self.seeds else {}
+
+    def sets(self) -> list[str]:
+        return [f"{k}={format_override(v)}" for k, v in sorted(self.overrides.items())]
+
+    def trainings(self) -> int:
+        """Separate trainings this job does (groups times packed seeds)."""
+        groups = _count(self.groups) if self.groups else 1
+        return groups * (_count(self.seeds) if self.seeds else 1)
+
+
+class Study:
+    """Every job of the configured study, and each experiment's instances as job paths."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = with_defaults(config)  # checked; every default from the schema
+        self.base = dict(self.config["run"])
+        self.base.setdefault("dataset", self.config["dataset"])
+        self.base.setdefault("data_root", self.config["data_root"])
+        self.n = int(self.config["instances"])
+        self.exp = self.config["experiments"]
+        run = from_dict(dict(self.base))  # run keys: RunConfig's defaults
+        self.epochs = run.epochs
+        self.jobs: dict[str, Job] = {}
+        self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
+        self.wildcards: dict[str, set[str]] = {}  # each path wildcard -> the values jobs take
+        self.n_children = len(run.space.children)
+        self._planning = True
+        self._plan()
+        self._planning = False
+        self._waits: dict[str, float] | None = None  # downstream_hours, once asked
+
+    # -- job factories -------------------------------------------------------------------
+    def _path(self, pattern: str, **values: Any) -> str:
+        """A run path of RUN_PATTERNS[pattern]; while planning, its wildcards' values are
+        noted (the workflow constrains each wildcard to them)."""
+        if self._planning:
+            for name, value in values.items():
+                self.wildcards.setdefault(name, set()).add(str(value))
+        return RUN_PATTERNS[pattern].format(**values)
+
+    def _add(self, job: Job) -> str:
+        """Register a job while planning; afterwards the same call only answers its path,
+        and a job outside the plan (an experiment switched off) is an error, not a new job."""
+        if not self._planning and job.path not in self.jobs:
+            raise KeyError(
+                f"run {job.path} is not in this study's plan: is its experiment switched on "
+                "in the config?"
+            )
+        self.jobs.setdefault(job.path, job)
+        return job.path
+
+    def share(
+        self,
+        order: str,
+        init: int,
+        order_seed: int,
+        epochs: int | None = None,
+        tag: str = "base",
+        **hyper: Any,
+    ) -> str:
+        epochs = epochs or self.epochs
+        over = {
+            "sharing": "all",
+            "order": order,
+            "init_seed": init,
+            "order_seed": order_seed,
+            "epochs": epochs,
+            "snapshot_epochs": self.snapshot_epochs(epochs),
+            **hyper,
+        }
+        path = self._path(
+            "share", epochs=epochs, order=order, tag=tag, seed=init, order_seed=order_seed
+        )
+        source = path in self._share_instance_paths()
+        if source and self.finetune_epochs():
+            over["snapshot_dense"] = self.finetune_before()
+        if source and self.enabled("telemetry"):  # at most all the other children
+            asked = int(self.exp["telemetry"]["children"])
+            over["telemetry_children"] = min(asked, self.n_children - 1)
+        if path == self._share_path(0) and self.enabled("interference"):
+            over["snapshot_dense"] = self.finetune_before() or int(self.config["window"])
+        if self.recalibration_batches() and (order, tag, order_seed) == ("fixed", "base", 0):
+            final = [epochs] if epochs not in over["snapshot_epochs"] else []
+            over["snapshot_epochs"] = over["snapshot_epochs"] + final  # BN recalibration's
+        return self._add(Job(path, "share", over))
+
+    def snapshot_epochs(self, epochs: int) -> list[int]:
+        """The snapshots of a share-all run: finetuning's, and the epoch measured partitions
+        and warm starts read."""
+        wanted = set(self.finetune_epochs()) | set(self.sharing_epochs())
+        return sorted(e for e in wanted if e <= epochs)
+
+    def sharing_epochs(self) -> list[int]:
+        """The share-all epochs that interference grouping and warm starts read ([] if off)."""
+        out = [self.interference_epoch()] if self.enabled("interference") else []
+        return out + ([self.warm_epoch()] if self.enabled("warm_start") else [])
+
+    def interference_epoch(self) -> int:
+        """The share-all snapshot measured partitions read (experiments.interference.epoch;
+        by default the first finetuning epoch, else half the run)."""
+        epoch = self.exp["interference"]["epoch"]
+        if epoch is None:
+            epoch = self.finetune_epochs()[0] if self.finetune_epochs() else self.epochs // 2
+        return _check_epoch(int(epoch), self.epochs, "experiments.interference.epoch")
+
+    def warm_epoch(self) -> int:
+        """The epoch warm-started groups begin at (experiments.warm_start.epoch; by default
+        the interference epoch)."""
+        epoch = self.exp["warm_start"]["epoch"]
+        epoch = self.interference_epoch() if epoch is None else int(epoch)
+        return _check_epoch(epoch, self.epochs, "experiments.warm_start.epoch")
+
+    def interference_source(self) -> str:
+        """The share-all run that measured partitions read: the first "different seeds"
+        instance (its snapshot and the mini-batches evaluated before it)."""
+        return self.share("fixed", 0, 0)
+
+    def measured_groupings(self) -> list[str]:
+        """The measured groupings some experiment trains (each one interference job)."""
+        return [g for g in MEASURED_GROUPINGS if self.partition_m(g)]
+
+    def partition_figure_m(self) -> int:
+        """The m whose measured partitions the figure draws: Figure 6's m when a measured
+        grouping is trained at it, else the largest such m."""
+        ms = sorted({m for g in self.measured_groupings() for m in self.partition_m(g)})
+        return self.figure_group_m() if self.figure_group_m() in ms else ms[-1]
+
+    def similarity_file(self, grouping: str) -> str:
+        return f"{INTERFERENCE}/{grouping}/similarity.csv"
+
+    def declared_snapshot_epochs(self) -> list[int]:
+        """The epochs of the declared snapshot files (finetuning, BN recalibration's last
+        epoch, measured partitions and warm starts)."""
+        final = [self.epochs] if self.recalibration_batches() else []
+        return sorted({*self.finetune_epochs(), *self.sharing_epochs(), *final})
+
+    def partition_file(self, grouping: str, m: int) -> str:
+        """A measured partition's file, relative to the results folder."""
+        return f"{INTERFERENCE}/{grouping}/m{m}.csv"
+
+    def partition_m(self, grouping: str) -> list[int]:
+        """Every m a measured grouping is trained at (Table 3a rows, warm starts, equal
+        compute), for its interference job; m = 1 and m = all children need no file."""
+        ms = set()
+        for name in ("interference", "warm_start", "equal_compute"):
+            section, on = self.exp[name], self.enabled(name)
+            on = on and (name != "interference" or self.enabled("groups"))  # Table 3a's rows
+            if on and grouping in section["grouping"]:
+                ms |= {int(m) for m in section["m"]}
+        return sorted(m for m in ms if 1 < m < self.n_children)
+
+    def telemetry_run(self) -> str | None:
+        """The run the interference figure draws (experiments.telemetry): the first
+        "different seeds" instance; None when off."""
+        return self._share_path(0) if self.enabled("telemetry") else None
+
+    def telemetry_runs(self) -> list[str]:
+        """Every run that records interference telemetry: each "different seeds" instance
+        (the finding's unit is the instance); [] when off."""
+        return self.family("different_seeds") if self.enabled("telemetry") else []
+
+    def recalibration_batches(self) -> list[int]:
+        """The N of BN recalibration (experiments.bn_recalibration.batches); [] when off."""
+        if not self.enabled("bn_recalibration"):
+            return []
+        return [int(n) for n in self.exp["bn_recalibration"]["batches"]]
+
+    def recalibration_sources(self) -> list[str]:
+        """The runs BN recalibration reads at their last epoch: the "different seeds"
+        instances (a final snapshot each)."""
+        return self.family("different_seeds")
+
+    def finetune_before(self) -> int:
+        """Mini-batches before each snapshot at which the finetuning source evaluates every
+        child (Figure 4's solid part); by default as many as the finetuning steps after it."""
+        if not self.finetune_epochs():
+            return 0
+        ft = self.exp["finetune"]
+        return int(ft["steps"] if ft["before"] is None else ft["before"])
+
+    def _share_instance_paths(self) -> list[str]:
+        """The "different seeds" instances by their paths (finetuning sources, telemetry):
+        only these runs pay for snapshot points, not every share-all run with snapshots."""
+        return [self._share_path(s) for s in range(self.n)]
+
+    def finetune_epochs(self) -> list[int]:
+        return list(self.exp["finetune"]["epochs"]) if self.enabled("finetune") else []
+
+    def group_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """Job paths whose records together form one instance of m groups."""
+        grouping = self._as_partition(grouping, m)
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        if m == self.n_children and self.alone_is_group():
+            return self.alone_instance(init)
+        values = {"epochs": self.epochs, "grouping": grouping, "m": m}
+        return self._packed("groups", values, m, init, self.n, self._group_over(grouping, m))
+
+    def _as_partition(self, grouping: str, m: int) -> str:
+        """A measured grouping into one group or into singletons is the only partition of
+        that size: the similar one (the same jobs, no partition file)."""
+        return (
+            "similar" if grouping in MEASURED_GROUPINGS and m in (1, self.n_children) else grouping
+        )
+
+    def _group_over(self, grouping: str, m: int) -> dict[str, Any]:
+        return {
+            "sharing": "groups",
+            "m": m,
+            "grouping": grouping,
+            "partition_seed": int(self.exp["groups"]["partition_seed"]),
+            **self.window_only(),
+        }
+
+    def warm_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """One instance of m groups that begin as copies of share-all instance `init` at the
+        warm epoch and train the remaining epochs (few-shot NAS's warm start). m = 1 is that
+        share-all run itself (tests/test_warm_equal.py: the same records)."""
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        grouping, epoch = self._as_partition(grouping, m), self.warm_epoch()
+        for s in range(self.n):
+            self.share("fixed", s, 0)  # the snapshots' runs
+        template = self.snapshot_file(self._share_path(seed="{seed}"), epoch)
+        over = {
+            **self._group_over(grouping, m),
+            "warm_start": f"{RESULTS}/{template}",
+            "warm_epoch": epoch,
+        }
+        values = {"epochs": self.epochs, "warm": epoch, "grouping": grouping, "m": m}
+        return self._packed("warm", values, m, init, self.n, over)
+
+    def equal_instance(self, grouping: str, m: int, init: int) -> list[str]:
+        """One instance of m groups each trained on 1/m of every epoch's mini-batches (rounded
+        up): the groups together take share-all's steps. m = 1 is share-all."""
+        if m == 1:
+            return [self.share("fixed", init, 0)]
+        grouping = self._as_partition(grouping, m)
+        over = {**self._group_over(grouping, m), "step_share": m}
+        steps = from_dict({**self.base, "step_share": m}).steps_per_epoch(self.sizes()[0])
+        values = {"epochs": self.epochs, "steps": steps, "grouping": grouping, "m": m}
+        return self._packed("equal", values, m, init, self.n, over)
+
+    def _share_path(self, seed: Any) -> str:
+        """The path of "different seeds" instance `seed` (a value or "{seed}")."""
+        return RUN_PATTERNS["share"].format(
+            epochs=self.epochs, order="fixed", tag="base", seed=seed, order_seed=0
+        )
+
+    @staticmethod
+    def snapshot_file(path: str, epoch: int) -> str:
+        """The declared snapshot of share-all run `path` at `epoch`, under results/."""
+        return f"snapshots/{path}/epoch{epoch}.pt"
+
+    def window_only(self) -> dict[str, Any]:
+        """Tables 3-4 read only the last `window` mini-batches (and the final epoch): group and
+        prefix runs evaluate just those, which at paper scale is 5x fewer evaluations."""
+        return {"eval_epochs": "last", "dense_last": int(self.config["window"])}
+
+    def alone_instance(self, init: int) -> list[str]:
+        """Job paths of ground-truth seed `init`: every child trained alone.
+
+        When the ground truth trains for as many epochs as the super-nets (the paper's "same
+        setting") and Table 3a has an m = 64 row, these runs are also that group instance, so
+        they evaluate what group runs evaluate. Otherwise they are a reference only: evaluated
+        once, after the last epoch (each evaluation of a child alone costs a forward pass over
+        the test images that no other child shares: about half the job on the scale model)."""
+        m = self.n_children
+        epochs = self.gt_epochs()
+        trained = self.gt_seeds() if self.trained_gt() else 0
+        if self.alone_is_group():
+            seeds = max(trained, self.n)
+            extra: dict[str, Any] = {}
+        else:
+            seeds = self.gt_seeds()
+            extra = {"epochs": epochs, "eval_epochs": "last", "dense_last": 0}
+        return self._packed(
+            "alone",
+            {"epochs": epochs},
+            m,
+            init,
+            seeds,
+            {"sharing": "groups", "m": m, "grouping": "similar", **extra},
+        )
+
+    def alone_is_group(self) -> bool:
+        """Whether the children trained alone are also Table 3a's m = 64 instance."""
+        groups = self.exp["groups"]
+        return (
+            self.gt_epochs() == self.epochs
+            and self.enabled("groups")
+            and self.n_children in {int(m) for m in groups["m"]}
+        )
+
+    def gt_seeds(self) -> int:
+        return int(self.exp["ground_truth"]["seeds"] or self.n)
+
+    def gt_epochs(self) -> int:
+        """Epochs of each child trained alone: the super-nets' unless the config sets them."""
+        return int(self.exp["ground_truth"]["epochs"] or self.epochs)
+
+    def _packed(
+        self,
+        kind: str,
+        values: dict[str, Any],
+        m: int,
+        init: int,
+        n_seeds: int,
+        over: dict[str, Any],
+    ) -> list[str]:
+        """Run paths of one instance (init seed `init`) of m groups, `groups_per_job` groups
+        per job; with `seeds_per_job` > 1, member runs of jobs that pack seeds. `values`: the
+        kind's path wildcards other than the seeds and groups."""
+        per_job = int(self.config["groups_per_job"])
+        per_pack = int(self.config["seeds_per_job"])
+        lo = init - init % per_pack
+        hi = max(init, min(lo + per_pack, n_seeds) - 1)
+        reads = self._reads(over, range(lo, hi + 1) if per_pack > 1 else [init])
+        paths = []
+        for start in range(0, m, per_job):
+            groups = f"{start}-{min(m, start + per_job) - 1}"
+            if per_pack == 1:
+                paths.append(
+                    self._add(
+                        Job(
+                            self._path(kind, **values, seed=init, groups=groups),
+                            kind,
+                            {"order": "fixed", "init_seed": init, **over},
+                            groups,
+                            **reads,
+                        )
+                    )
+                )
+                continue
+            job = Job(
+                self._path(f"{kind}_packed", **values, seeds=f"{lo}-{hi}", groups=groups),
+                kind,
+                {"order": "fixed", **over},
+                groups,
+                f"{lo}-{hi}",
+                **reads,
+            )
+            self._add(job)
+            member = job.members()[init]
+            self.member_of[member] = job.path
+            paths.append(member)
+        return paths
+
+    def _reads(self, over: dict[str, Any], seeds: Iterable[int]) -> dict[str, Any]:
+        """What a group job reads besides the data: its measured partition, the snapshots
+        its seeds warm-start from (Job fields)."""
+        out: dict[str, Any] = {}
+        if over.get("grouping") in MEASURED_GROUPINGS and 1 < over["m"] < self.n_children:
+            out["partition"] = self.partition_file(over["grouping"], over["m"])
+        if over.get("warm_epoch"):
+            epoch = over["warm_epoch"]
+            out["snapshots"] = tuple(self.snapshot_file(self._share_path(s), epoch) for s in seeds)
+        return out
+
+    def prefix(self, epochs: int, k: int, init: int) -> str:
+        over = {
+            "sharing": "prefix",
+            "k": k,
+            "epochs": epochs,
+            "init_seed": init,
+            "order": "fixed",
+            **self.window_only(),
+            "eval_epochs": self.prefix_eval_epochs(epochs),
+        }
+        return self._add(Job(self._path("prefix", epochs=epochs, k=k, seed=init), "prefix", over))
+
+    def prefix_eval_epochs(self, epochs: int) -> list[int] | str:
+        """Every `eval_every` epochs and the last: the GT-Tau-against-epochs curve behind
+        Section 4.3's "over 1000 epochs to climb above 0.6" (the authors' 2000-epoch configs
+        evaluated every 100 epochs). 0 evaluates the last epoch only."""
+        every = int(self.exp["prefix"]["eval_every"])
+        if not every or every >= epochs:
+            return "last"
+        return sorted({*range(every, epochs + 1, every), epochs})
+
+    def strategy(self, entry: dict[str, Any], init: int) -> str:
+        """One instance of an extra sharing strategy (experiments.strategies): a fixed-order
+        run of init seed `init` whose window is evaluated, as a prefix or group instance."""
+        over = {
+            "order": "fixed",
+            "init_seed": init,
+            **self.window_only(),
+            **entry["set"],
+            "sharing": entry["sharing"],
+        }
+        epochs = int(over.get("epochs", self.epochs))
+        path = self._path("strategy", name=entry["name"], epochs=epochs, seed=init)
+        return self._add(Job(path, "strategy", over))
+
+    # -- experiments ---------------------------------------------------------------------
+    def enabled(self, name: str) -> bool:
+        value = self.exp.get(name, False)
+        return bool(value.get("enabled", True)) if isinstance(value, dict) else bool(value)
+
+    def family(self, name: str) -> list[str]:
+        order, varies = FAMILIES[name]
+        return [
+            self.share(order, i if varies == "init" else 0, i if varies == "order" else 0)
+            for i in range(self.n)
+        ]
+
+    def ground_truth(self) -> list[list[str]]:
+        return [self.alone_instance(s) for s in range(self.gt_seeds())]
+
+    def groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        """Table 3a's instances by (grouping, m): experiments.groups' groupings at its m, and
+        with experiments.interference on, the measured groupings at that section's m."""
+        g = self.exp["groups"]
+        pairs = [(grouping, m) for grouping in g["grouping"] for m in g["m"]]
+        if self.enabled("interference"):
+            i = self.exp["interference"]
+            pairs += [(grouping, m) for grouping in i["grouping"] for m in i["m"]]
+        return {
+            (grouping, int(m)): [self.group_instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping, m in dict.fromkeys(pairs)
+        }
+
+    def warm_groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        return self._sweep(self.exp["warm_start"], self.warm_instance)
+
+    def equal_groups(self) -> dict[tuple[str, int], list[list[str]]]:
+        return self._sweep(self.exp["equal_compute"], self.equal_instance)
+
+    def _sweep(self, section: dict[str, Any], instance) -> dict[tuple[str, int], list[list[str]]]:
+        """Instances by (grouping, m) over a section's groupings and m."""
+        return {
+            (grouping, int(m)): [instance(grouping, int(m), i) for i in range(self.n)]
+            for grouping in section["grouping"]
+            for m in section["m"]
+        }
+
+    def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
+        p = self.exp["prefix"]
+        return {
+            (e, k): [self.prefix(e, k, i) for i in range(self.n)]
+            for e in p["epochs"]
+            for k in p["k"]
+        }
+
+    def strategy_runs(self) -> dict[str, list[str]]:
+        """Each extra strategy's instances by its name (config experiments.strategies: a
+        strategy registered in nas.core.sharing, trained `instances` times like share-all)."""
+        entries = self.exp["strategies"]
+        names = [e["name"] for e in entries]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(f"experiments.strategies: names repeat: {twice}")
+        return {e["name"]: [self.strategy(e, i) for i in range(self.n)] for e in entries}
+
+    def finetune_source(self) -> str:
+        """Figure 4's source: the first "different seeds" instance."""
+        return self.finetune_sources()[0]
+
+    def finetune_sources(self) -> list[str]:
+        """Every "different seeds" instance is finetuned from its snapshots: the finding's
+        unit is the instance, not a finetuning step of one instance."""
+        return self.family("different_seeds")
+
+    def ablation_seeds(self, name: str) -> int:
+        """Seeds of the long and SGD-momentum runs (experiments.<name>.seeds; null = as many
+        as the "different seeds" instances they are paired with)."""
+        seeds = self.exp[name].get("seeds")
+        return self.n if seeds is None else int(seeds)
+
+    def long_run(self) -> str:
+        """Figure 7's long share-all run (the first seed of long_runs)."""
+        return self.long_runs()[0]
+
+    def long_runs(self) -> list[str]:
+        """The long share-all runs, one per seed (paired with the "different seeds" instance
+        of that seed): only their last mini-batches are read, so they evaluate them and the
+        final epoch, not every one of their (at paper scale 2000) epochs."""
+        epochs = int(self.exp["long"]["epochs"])
+        return [
+            self.share("fixed", s, 0, epochs=epochs, tag="long", eval_epochs="last")
+            for s in range(self.ablation_seeds("long"))
+        ]
+
+    def bn_runs(self) -> dict[float, list[str]]:
+        """Figure 8's runs: like the long run, only their last mini-batches are read, so
+        they evaluate those and their final epoch, not every epoch."""
+        bn = self.exp["bn_momentum"]
+        return {
+            v: [
+                self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v, eval_epochs="last")
+                for s in range(int(bn["seeds"]))
+            ]
+            for v in bn["values"]
+        }
+
+    def sgd_runs(self) -> dict[float, str]:
+        """Figure 9's runs (the first seed of each momentum value's)."""
+        return {v: paths[0] for v, paths in self.sgd_seed_runs().items()}
+
+    def sgd_seed_runs(self) -> dict[float, list[str]]:
+        """Each SGD momentum's runs, one per seed (paired with the "different seeds" instance
+        of that seed): read, and so evaluated, as bn_runs."""
+        seeds = range(self.ablation_seeds("sgd_momentum"))
+        return {
+            v: [
+                self.share("fixed", s, 0, tag=f"mom{v}", momentum=v, eval_epochs="last")
+                for s in seeds
+            ]
+            for v in self.exp["sgd_momentum"]["values"]
+        }
+
+    def all_jobs(self) -> dict[str, Job]:
+        """Every job of the study, planned once when the Study was made."""
+        return self.jobs
+
+    def _plan(self) -> None:
+        """Instantiate every enabled experiment and the runs the figures read (fills
+        self.jobs); only here do queries register jobs."""
+        for name in FAMILIES:
+            if self.enabled(name):
+                self.family(name)
+        if self.trained_gt():
+            self.ground_truth()
+        for name, fn in [
+            ("groups", self.groups),
+            ("prefix", self.prefix_instances),
+            ("long", self.long_runs),
+            ("bn_momentum", self.bn_runs),
+            ("sgd_momentum", self.sgd_seed_runs),
+            ("strategies", self.strategy_runs),
+            ("warm_start", self.warm_groups),
+            ("equal_compute", self.equal_groups),
+        ]:
+            if self.enabled(name):
+                fn()
+        if self.enabled("interference"):
+            self.interference_source()
+        if self.finetune_epochs():
+            self.finetune_sources()
+        if self.recalibration_batches():
+            self.recalibration_sources()
+        if self.enabled("telemetry"):
+            self.telemetry_runs()
+        if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
+            self.group_instance("random", self.figure_group_m(), 0)
+
+    def figure_group_m(self) -> int:
+        """The m of Figure 6's random partition (config figures.group_m)."""
+        return int(self.config["figures"]["group_m"])
+
+    def trained_gt(self) -> bool:
+        """Whether the ground truth is trained here (config ground_truth), not the paper's."""
+        return self.config["ground_truth"] == "trained"
+
+    def validate(self) -> None:
+        """Check every job's run config (and its dense window) before anything runs."""
+        if (
+            self.enabled("interference")
+            and self.enabled("groups")
+            and not self.measured_groupings()
+        ):
+            raise ConfigError(
+                "experiments.interference: no m strictly between 1 and the number of children "
+                f"({self.n_children}); those partitions are the similar ones, nothing to measure"
+            )
+        if "correlation" in self.measured_groupings():
+            before = self.jobs[self.interference_source()].overrides.get("snapshot_dense", 0)
+            if before < MIN_CORRELATION_POINTS:
+                raise ConfigError(
+                    f"experiments.interference: the correlation grouping reads the mini-batches "
+                    f"evaluated before the snapshot, {before} here; it needs at least "
+                    f"{MIN_CORRELATION_POINTS} (experiments.finetune.before)"
+                )
+        for job in self.all_jobs().values():
+            try:
+                cfg = from_dict({**self.base, **job.overrides})
+                n_train, _ = dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
+                check_dense_window(cfg, cfg.steps_per_epoch(n_train))
+            except ConfigError as err:
+                raise ConfigError(f"{self.experiment_of(job)} (job {job.path}): {err}") from None
+
+    def experiment_of(self, job: Job) -> str:
+        return {
+            "share": "run / experiments (share-all)",
+            "groups": "experiments.groups",
+            "alone": "experiments.ground_truth",
+            "prefix": "experiments.prefix",
+            "strategy": "experiments.strategies",
+            "warm": "experiments.warm_start",
+            "equal": "experiments.equal_compute",
+        }[job.kind]
+
+    def sizes(self) -> tuple[int, int]:
+        cfg = from_dict(dict(self.base))
+        return dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
+
+    # -- cost ----------------------------------------------------------------------------
+    def job_cost_hours(self, job: Job, n_train: int, n_val: int) -> float:
+        """Estimated device-hours from the configured throughput figures."""
+        return sum(self.job_cost_parts(job, n_train, n_val))
+
+    def job_cost_parts(self, job: Job, n_train: int, n_val: int) -> tuple[float, float]:
+        """(training, evaluation) device-hours: the evaluation part is what the evaluation
+        points (epochs, dense windows, snapshot windows) add to the training itself."""
+        tp = self.config["throughput"]
+        cfg = from_dict({**self.base, **job.overrides})
+        spe = cfg.steps_per_epoch(n_train)
+        steps = (cfg.epochs - cfg.warm_epoch) * spe
+        n_groups = _count(job.groups) if job.groups else 1
+        n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
+        every = cfg.eval_epochs
+        epoch_evals = cfg.epochs if every == "all" else 1 if every == "last" else len(every)
+        dense_images = min(n_val, cfg.minibatch_eval_images or n_val)
+        snaps = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, spe)
+        dense_from = cfg.epochs * spe - cfg.dense_last
+        dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
+        images = dense * dense_images + epoch_evals * n_val
+        train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
+        eval_s = images * _run_size(cfg) / float(tp["eval_child_images_per_s"])
+        return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
+
+    def run_hours(self, records_file: str) -> float:
+        """Device-hours of the run whose records file (relative to results/) this is: its
+        job's, split among the seeds a packed job trains."""
+        path = records_file.removesuffix("/records.csv")
+        if "/runs/" in path:  # under some results folder
+            path = path[path.rindex("/runs/") + 1 :]
+        path = path.removeprefix("runs/")
+        job = self.jobs[self.member_of.get(path, path)]
+        return self.job_cost_hours(job, *self.sizes()) / (_count(job.seeds) if job.seeds else 1)
+
+    def share_hours_until(self, epoch: int) -> float:
+        """Training device-hours of a "different seeds" instance up to `epoch`: what a warm
+        start or a measured partition spends before it can begin."""
+        train, _ = self.job_cost_parts(self.jobs[self.interference_source()], *self.sizes())
+        return train * epoch / self.epochs
+
+    def downstream_hours(self, path: str) -> float:
+        """The longest estimated training job that waits for job `path` (a warm start reads
+        its snapshot, a measured grouping its records or snapshot), for the critical path:
+        a run that starts such a chain is scheduled as if it were that long, so the chain does
+        not end the study with one core busy and the others idle."""
+        if self._waits is None:
+            sizes, waits = self.sizes(), {}
+            for job in self.jobs.values():
+                sources = [s.removeprefix("snapshots/").rsplit("/", 1)[0] for s in job.snapshots]
+                sources += [self.interference_source()] if job.partition else []
+                cost = self.job_cost_hours(job, *sizes)
+                for source in sources:
+                    waits[source] = max(waits.get(source, 0.0), cost)
+            self._waits = waits
+        return self._waits.get(path, 0.0)
+
+    def experiment_jobs(self) -> dict[str, list[str]]:
+        """Job paths each enabled experiment needs (a job may serve several experiments)."""
+        out: dict[str, list[str]] = {}
+        for name in FAMILIES:
+            if self.enabled(name):
+                out[name] = self.family(name)
+        if self.trained_gt():
+            out["ground_truth"] = self.job_paths(self.ground_truth())
+        if self.enabled("groups"):
+            for (grouping, m), insts in self.groups().items():
+                out[f"groups_{grouping}_m{m}"] = self.job_paths(insts)
+        if self.enabled("prefix"):
+            for (epochs, k), paths in self.prefix_instances().items():
+                out[f"prefix_e{epochs}_k{k}"] = paths
+        if self.finetune_epochs():
+            out["finetune_sources"] = self.finetune_sources()
+        if self.enabled("long"):
+            out["long"] = self.long_runs()
+        if self.enabled("bn_momentum"):
+            out["bn_momentum"] = [p for ps in self.bn_runs().values() for p in ps]
+        if self.enabled("sgd_momentum"):
+            out["sgd_momentum"] = [p for ps in self.sgd_seed_runs().values() for p in ps]
+        for name, paths in self.strategy_runs().items():
+            out[f"strategy_{name}"] = paths
+        for kind, fn in (("warm_start", self.warm_groups), ("equal_compute", self.equal_groups)):
+            if self.enabled(kind):
+                for (grouping, m), insts in fn().items():
+                    out[f"{kind}_{grouping}_m{m}"] = self.job_paths(insts)
+        return out
+
+    def job_paths(self, instances: list[list[str]]) -> list[str]:
+        """The jobs that train these instances' runs (a packed job once)."""
+        paths = (self.member_of.get(p, p) for inst in instances for p in inst)
+        return list(dict.fromkeys(paths))
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per experiment: training jobs, trainings (a packed job holds several), estimated
+        GPU-hours and the part of them spent evaluating; the last row counts each job once,
+        however many experiments share it."""
+        self.all_jobs()
+        n_train, n_val = self.sizes()
+        rows = []
+        groups = {**self.experiment_jobs(), "total (unique jobs)": list(self.jobs)}
+        for name, paths in groups.items():
+            jobs = [self.jobs[p] for p in dict.fromkeys(paths)]
+            costs = [self.job_cost_parts(j, n_train, n_val) for j in jobs]
+            rows.append(
+                {
+                    "experiment": name,
+                    "jobs": len(jobs),
+                    "trainings": sum(j.trainings() for j in jobs),
+                    "gpu_hours": round(sum(map(sum, costs)), 2),
+                    "eval_gpu_hours": round(sum(e for _, e in costs), 2),
+                }
+            )
+        return rows
+
+
+def _run_size(cfg) -> int:
+    """The children one run trains; a measured partition is not known before its job runs,
+    but its groups have the size of any other partition into m."""
+    try:
+        return len(cfg.run_children())
+    except ValueError:
+        return len(cfg.space.children) // cfg.m
+
+
+def _check_epoch(epoch: int, epochs: int, key: str) -> int:
+    if not 1 <= epoch < epochs:
+        raise ConfigError(f"{key}: must be an epoch in 1..{epochs - 1} of share-all, got {epoch}")
+    return epoch
+
+
+def _range(text: str) -> range:
+    lo, _, hi = text.partition("-")
+    return range(int(lo), int(hi or lo) + 1)
+
+
+def _count(text: str) -> int:
+    return len(_range(text))
