@@ -99,7 +99,7 @@ def finding(fid: str, needs: str):
 
 
 def _gt_acc(runs: Runs, children) -> pd.Series:
-    return tables._gt_acc(runs.gt, children)
+    return tables.gt_accuracy(runs.gt, children)
 
 
 def gt_s_tau(runs: Runs) -> float:
@@ -134,17 +134,19 @@ BASELINES: dict[str, Callable[[Runs], float]] = {
 }
 
 
+def _window(inst: pd.DataFrame, runs: Runs) -> int:
+    """The study's window, or all of an instance's dense points where it has fewer."""
+    return min(runs.window, len(tables.dense_matrix(inst)))
+
+
 def _window_taus(inst: pd.DataFrame, runs: Runs) -> pd.Series:
     """GT-Tau of each of the last `window` dense points of an instance."""
-    matrix = tables.dense_matrix(inst)
-    rows = tables.last_rows(matrix, min(runs.window, len(matrix)), "dense window")
-    return tables.gt_tau_curve(rows, runs.gt)
+    return tables.window_taus(inst, runs.gt, _window(inst, runs))
 
 
 def _windowed(inst: pd.DataFrame, runs: Runs) -> tuple[float, float]:
-    """GT-Tau-Mean-k and GT-Tau-Std-k (population std, as the paper's) of the window."""
-    taus = _window_taus(inst, runs)
-    return float(taus.mean()), float(taus.std(ddof=0))
+    """GT-Tau-Mean-k and GT-Tau-Std-k of the window (tables.window_gt_tau)."""
+    return tables.window_gt_tau(inst, runs.gt, _window(inst, runs))
 
 
 def _rank_corr(xs: list[float], ys: list[float]) -> float:
@@ -220,7 +222,7 @@ def _obs2_top3(runs: Runs) -> Evidence | None:
     finals = _share_finals(runs)
     if not finals or len(runs.gt_instances) < 2:
         return None
-    rank = tables._gt_rank(runs.gt)
+    rank = tables.gt_rank(runs.gt)
     units = {k: float(metrics.top_n_rank(a, rank, 3)) for k, a in finals.items()}
     return Evidence(units, 17.6 - 1.6, "context: Table 2, ground truth not leave-one-out")
 
@@ -234,7 +236,7 @@ def _obs3(runs: Runs) -> Evidence | None:
     for inst in insts:
         matrix = tables.dense_matrix(inst)
         rows = tables.last_rows(matrix, min(runs.window, len(matrix)), "dense window")
-        values.append(metrics.s_tau(tables._rows(rows))["mean"])
+        values.append(metrics.s_tau(tables.row_list(rows))["mean"])
     return Evidence(_per_instance(values), 0.5310 - 0.71, "context: last 10 of 200 epochs")
 
 

@@ -110,7 +110,7 @@ def _seed_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
 )
 def _last_epochs_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
     insts = runs.families.get(tables.SHUFFLE) or []
-    values = [metrics.s_tau(tables._rows(_last_epochs(i, runs)))["mean"] for i in insts]
+    values = [metrics.s_tau(tables.row_list(_last_epochs(i, runs)))["mean"] for i in insts]
     if not values:
         return None
     return [("", _range(values, f"last {runs.last_epochs} epochs per instance"))]

@@ -184,7 +184,7 @@ def _tradeoff(src: Inputs) -> pd.DataFrame:
 
 
 def tradeoff_table(src: Inputs) -> pd.DataFrame:
-    return tables._with_ceiling(_tradeoff(src), src.ceiling())
+    return tables.with_split_half(_tradeoff(src), src.ceiling())
 
 
 def tradeoff_figure(src: Inputs, stem: Path) -> Any:

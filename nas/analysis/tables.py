@@ -161,7 +161,7 @@ def as_gt(gt: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _gt_acc(gt: pd.DataFrame, children: Iterable[str]) -> pd.Series:
+def gt_accuracy(gt: pd.DataFrame, children: Iterable[str]) -> pd.Series:
     """Ground-truth accuracy for exactly these children (an instance may cover a subset)."""
     gt = as_gt(gt)
     children = list(children)
@@ -171,15 +171,15 @@ def _gt_acc(gt: pd.DataFrame, children: Iterable[str]) -> pd.Series:
     return gt.loc[children, "acc_mean"].astype(float)
 
 
-def _gt_rank(gt: pd.DataFrame) -> pd.Series:
+def gt_rank(gt: pd.DataFrame) -> pd.Series:
     return as_gt(gt)["rank"].astype(int)
 
 
 def tau_tnr(acc: pd.Series, gt: pd.DataFrame) -> tuple[float, int, int]:
     """GT-Tau, T1R and T3R of one generated rank (the three numbers of Table 2)."""
-    rank = _gt_rank(gt)
+    rank = gt_rank(gt)
     return (
-        metrics.gt_tau(acc, _gt_acc(gt, acc.index)),
+        metrics.gt_tau(acc, gt_accuracy(gt, acc.index)),
         metrics.top_n_rank(acc, rank, 1),
         metrics.top_n_rank(acc, rank, min(3, len(acc))),
     )
@@ -187,7 +187,7 @@ def tau_tnr(acc: pd.Series, gt: pd.DataFrame) -> tuple[float, int, int]:
 
 def gt_tau_curve(matrix: pd.DataFrame, gt: pd.DataFrame) -> pd.Series:
     """GT-Tau of every row of a wide matrix (Figures 4c/d and 8)."""
-    gt_acc = _gt_acc(gt, matrix.columns)
+    gt_acc = gt_accuracy(gt, matrix.columns)
     return pd.Series(
         [metrics.gt_tau(row, gt_acc) for _, row in matrix.iterrows()],
         index=matrix.index,
@@ -208,7 +208,7 @@ def last_rows(matrix: pd.DataFrame, n: int, what: str) -> pd.DataFrame:
     return matrix.iloc[-n:]
 
 
-def _rows(matrix: pd.DataFrame) -> list[pd.Series]:
+def row_list(matrix: pd.DataFrame) -> list[pd.Series]:
     return [row for _, row in matrix.iterrows()]
 
 
@@ -368,7 +368,7 @@ def table1(
         per_instance = [
             _s_tau_row(
                 "different_epochs",
-                _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                row_list(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
                 independent=False,
             )
             for inst in families[SHUFFLE]
@@ -420,7 +420,7 @@ def _rank_statistics(pairs: Sequence[tuple[pd.Series, pd.DataFrame]]) -> dict:
     per = []
     for acc, gt in pairs:
         gt = as_gt(gt)
-        per.append(rankstats.instance_statistics(acc, _gt_acc(gt, acc.index), _gt_rank(gt)))
+        per.append(rankstats.instance_statistics(acc, gt_accuracy(gt, acc.index), gt_rank(gt)))
     return rankstats.mean_over_instances(per)
 
 
@@ -505,7 +505,7 @@ def table2(
         per_instance = [
             _t2_row(
                 "different_epochs",
-                _rows(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
+                row_list(last_rows(epoch_matrix(inst), last_epochs, "different_epochs")),
                 gt,
                 independent=False,
             )
@@ -527,10 +527,16 @@ def different_epochs_instance(insts: Sequence[pd.DataFrame], gt: pd.DataFrame) -
 # --------------------------------------------------------------------------- Tables 3 and 4
 
 
-def _windowed(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, float]:
-    """GT-Tau-Mean-k and GT-Tau-Std-k of one instance's last ``window`` dense points."""
+def window_taus(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> pd.Series:
+    """GT-Tau of each of one instance's last ``window`` dense points."""
     matrix = dense_matrix(inst)
-    return metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window)
+    return gt_tau_curve(last_rows(matrix, window, "dense window"), gt)
+
+
+def window_gt_tau(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, float]:
+    """GT-Tau-Mean-k and GT-Tau-Std-k (population std, as the paper's) of one instance's last
+    ``window`` dense points: the one definition tables, findings and the trade-off use."""
+    return metrics.mean_std(window_taus(inst, gt, window))
 
 
 def _window_statistics(
@@ -544,14 +550,16 @@ def _window_statistics(
     per = []
     for inst in insts:
         matrix = last_rows(dense_matrix(inst), window, what)
-        per.append(rankstats.window_statistics(matrix, _gt_acc(gt, matrix.columns), _gt_rank(gt)))
+        per.append(
+            rankstats.window_statistics(matrix, gt_accuracy(gt, matrix.columns), gt_rank(gt))
+        )
     return {**rankstats.interval(means, "mean64"), **rankstats.mean_over_instances(per)}
 
 
 EXTRA_WINDOW_COLUMNS = ["mean64_lo", "mean64_hi", *rankstats.STAT_COLUMNS]
 
 
-def _with_ceiling(df: pd.DataFrame, ceiling: float | None) -> pd.DataFrame:
+def with_split_half(df: pd.DataFrame, ceiling: float | None) -> pd.DataFrame:
     """A ``gt_split_half`` column (the ground truth's split-half agreement, nas.analysis.rankstats)
     when known."""
     if ceiling is not None:
@@ -584,7 +592,7 @@ def table3a(
     """
     rows = []
     for (grouping, m), insts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        pairs = [_windowed(inst, gt, window) for inst in insts]
+        pairs = [window_gt_tau(inst, gt, window) for inst in insts]
         what = f"{grouping} m={m}"
         rows.append(
             {
@@ -596,7 +604,7 @@ def table3a(
             }
         )
     cols = ["grouping", "m", "mean64", "mean64_std", "std64", "std64_std"]
-    return _with_ceiling(pd.DataFrame(rows, columns=[*cols, *EXTRA_WINDOW_COLUMNS, "n"]), ceiling)
+    return with_split_half(pd.DataFrame(rows, columns=[*cols, *EXTRA_WINDOW_COLUMNS, "n"]), ceiling)
 
 
 def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int, what: str) -> dict:
@@ -606,7 +614,7 @@ def window_summary(insts: Sequence[pd.DataFrame], gt: pd.DataFrame, window: int,
     taus, accs = [], []
     for inst in insts:
         matrix = dense_matrix(inst)
-        taus.append(metrics.windowed_gt_tau(matrix, _gt_acc(gt, matrix.columns), window))
+        taus.append(metrics.windowed_gt_tau(matrix, gt_accuracy(gt, matrix.columns), window))
         per_child = last_rows(matrix, window, what).mean(axis=0)
         accs.append(metrics.accuracy_mean_std(per_child))
     extra = _window_statistics(insts, [t[0] for t in taus], gt, window, what) if insts else {}
@@ -649,7 +657,7 @@ def table4(
         {"epochs": int(e), "k": int(k), **window_summary(insts, gt, window, f"epochs={e} k={k}")}
         for (e, k), insts in sorted(prefix.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
     ]
-    return _with_ceiling(pd.DataFrame(rows, columns=["epochs", "k", *WINDOW_COLUMNS]), ceiling)
+    return with_split_half(pd.DataFrame(rows, columns=["epochs", "k", *WINDOW_COLUMNS]), ceiling)
 
 
 def strategies_table(
@@ -666,7 +674,7 @@ def strategies_table(
         children = dense_matrix(insts[0]).shape[1]
         rows.append({"strategy": label, "children": children, **summary})
     out = pd.DataFrame(rows, columns=["strategy", "children", *WINDOW_COLUMNS])
-    return _with_ceiling(out, ceiling)
+    return with_split_half(out, ceiling)
 
 
 def table3b(t4: pd.DataFrame) -> pd.DataFrame:
@@ -713,7 +721,7 @@ def prefix_curve(
                     "n": len(taus),
                 }
             )
-    return _with_ceiling(pd.DataFrame(rows, columns=PREFIX_CURVE_COLUMNS), ceiling)
+    return with_split_half(pd.DataFrame(rows, columns=PREFIX_CURVE_COLUMNS), ceiling)
 
 
 def first_above(curve: pd.DataFrame, threshold: float = 0.6) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from nas.core.similarity import correlation_similarity
 from nas.model.supernet import build_supernet
 from nas.run.bnstate import kept_bn_state
 from nas.run.checkpoint import load_checkpoint
-from nas.run.telemetry import _gradient, shared_parameters
+from nas.run.telemetry import child_gradient, shared_parameters
 from nas.run.train import BatchSource, load_run_data, precision_context, setup_torch
 
 SIGNALS = MEASURED_GROUPINGS
@@ -60,7 +60,7 @@ def gradient_similarity(snapshot: str | Path, batches: int) -> pd.DataFrame:
         for b in range(batches):
             x, y = source.batch(start + b)
             for i, child in enumerate(children):
-                grads[i] += _gradient(model, x, y, child, params)
+                grads[i] += child_gradient(model, x, y, child, params)
     unit = torch.nn.functional.normalize(grads, dim=1)
     cos = (unit @ unit.T).cpu().numpy().astype(float)
     return pd.DataFrame(cos, index=children, columns=children)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.model.ops import apply_op
-from nas.model.supernet import SuperNet, _cat_into, cat_channels
+from nas.model.supernet import SuperNet, cat_channels, cat_into
 
 
 class _Handle:
@@ -56,7 +56,7 @@ def _relu_into(src: torch.Tensor, out: torch.Tensor) -> None:
 
 def _relu_of_cat(h: _Handle) -> torch.Tensor:
     """relu(cat(parts)) written part by part into one buffer (the same bits)."""
-    return _cat_into([p.tensor for p in h.parts], h.groups, _relu_into)
+    return cat_into([p.tensor for p in h.parts], h.groups, _relu_into)
 
 
 def _leading_relu(m: nn.Module) -> bool:

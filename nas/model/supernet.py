@@ -31,7 +31,7 @@ def _format(x: torch.Tensor) -> torch.memory_format:
     return torch.channels_last if cl else torch.contiguous_format
 
 
-def _cat_into(xs, groups: int, fn=None) -> torch.Tensor:
+def cat_into(xs, groups: int, fn=None) -> torch.Tensor:
     """Concatenate along channels into a new tensor in xs[0]'s memory format; with `groups`
     g, each input is g equal channel blocks and the output keeps them grouped: block k of the
     output is the concatenation of the inputs' blocks k (packed models, nas.model.packed). `fn`,
@@ -57,7 +57,7 @@ def _cat_into(xs, groups: int, fn=None) -> torch.Tensor:
 
 
 class _CatChannels(torch.autograd.Function):
-    """Channel concatenation (`_cat_into`) whose backward hands each input its gradient in
+    """Channel concatenation (`cat_into`) whose backward hands each input its gradient in
     the input's own memory format (a plain cat's backward gives channel slices, neither NCHW-
     nor channels-last-contiguous, which send the batch norms feeding the cat to a ~8x slower
     CPU kernel)."""
@@ -67,7 +67,7 @@ class _CatChannels(torch.autograd.Function):
         ctx.groups = groups
         ctx.sizes = [x.shape[1] // groups for x in xs]
         ctx.formats = [_format(x) for x in xs]
-        return _cat_into(xs, groups)
+        return cat_into(xs, groups)
 
     @staticmethod
     def backward(ctx, g):
@@ -81,12 +81,12 @@ class _CatChannels(torch.autograd.Function):
 
 def cat_channels(xs: list[torch.Tensor], groups: int = 1) -> torch.Tensor:
     """torch.cat(xs, 1) (the same values) with a memory-format-keeping backward; `groups`:
-    see `_cat_into`."""
+    see `cat_into`."""
     if groups == 1 and (reference_mode() or xs[0].dim() != 4):
         return torch.cat(xs, dim=1)
     if torch.is_grad_enabled() and any(x.requires_grad for x in xs):
         return _CatChannels.apply(groups, *xs)
-    return _cat_into(xs, groups)
+    return cat_into(xs, groups)
 
 
 class _GlobalAvgPoolFn(torch.autograd.Function):

@@ -43,7 +43,7 @@ def others_at(children: list[str], trained: str, k: int, seed: int, step: int) -
     return [pool[i] for i in torch.randperm(len(pool), generator=gen)[:k].tolist()]
 
 
-def _gradient(model: SuperNet, x, y, child: str, params: list[nn.Parameter]) -> torch.Tensor:
+def child_gradient(model: SuperNet, x, y, child: str, params: list[nn.Parameter]) -> torch.Tensor:
     model.zero_grad(set_to_none=True)
     F.cross_entropy(model(x, child).float(), y).backward()
     return torch.cat(
@@ -60,9 +60,9 @@ def cosines(
     held = [(p, p.grad) for p in model.parameters()]
     try:
         with kept_bn_state(model):
-            mine = _gradient(model, x, y, trained, params)
+            mine = child_gradient(model, x, y, trained, params)
             out = [
-                float(F.cosine_similarity(mine, _gradient(model, x, y, c, params), dim=0))
+                float(F.cosine_similarity(mine, child_gradient(model, x, y, c, params), dim=0))
                 for c in others
             ]
     finally:
