@@ -376,8 +376,9 @@ PRODUCTS: tuple[Product, ...] = (
             "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
             + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min")
         ),
-        notes=PAPER_BESIDE + " ``s_tau_lo``/``s_tau_hi``: the 95 % bootstrap interval over "
-        "instances (pairs of distinct draws). " + CEILING_ROW,
+        notes=PAPER_BESIDE + " ``s_tau_lo``/``s_tau_hi``: the 95 % jackknife t-interval over "
+        "instances (the pairs share instances; none for the different-epochs rows, epochs of "
+        "one run). " + CEILING_ROW,
     ),
     P(
         "table2",
@@ -460,8 +461,9 @@ PRODUCTS: tuple[Product, ...] = (
             "a family's instances."
         ),
         notes=(
-            "``gt_tau_lo``/``gt_tau_hi``: 95 % t-interval over instances (consensus: a bootstrap "
-            "over which instances vote). ``gain``: GT-Tau minus ``final``'s, paired by instance, "
+            "``gt_tau_lo``/``gt_tau_hi``: 95 % t-interval over instances (consensus: the "
+            "jackknife's, leaving out one voting instance at a time). ``gain``: GT-Tau minus "
+            "``final``'s, paired by instance, "
             "with its interval (consensus: minus the instances' mean final GT-Tau, no interval). "
             "Dense points are evaluated on ``run.minibatch_eval_images`` images, epoch points on "
             "the whole validation split." + " " + STATISTICS.format(window="", ceiling="")
