@@ -91,3 +91,34 @@ def test_the_schema_run_block_names_run_config_keys_with_their_choices():
     assert tuple(run["dataset"]["enum"]) == datasets.DATASETS
     assert sorted(run["eval_engine"]["enum"]) == sorted(["auto", *config.ENGINES])
     assert tuple(studyconfig.schema()["properties"]["dataset"]["enum"]) == datasets.DATASETS
+
+
+def test_the_schema_run_bounds_are_the_run_configs():
+    """Each bound the schema's `run:` block states, RunConfig's own check states too: a value
+    just outside is refused by nas.core.config.validate, the bound itself (if inclusive) is
+    taken. So the schema cannot promise what a job would refuse, or the other way round."""
+    from nas.core import config, studyconfig
+
+    run = studyconfig.schema()["properties"]["run"]["properties"]
+    step = {"integer": 1, "number": 1e-9}
+    checked = 0
+    for key, spec in run.items():
+        if spec.get("type") not in step:
+            continue
+        eps = step[spec["type"]]
+        for bound, outside, inclusive in [
+            ("minimum", -eps, True),
+            ("exclusiveMinimum", 0, False),
+            ("maximum", eps, True),
+            ("exclusiveMaximum", 0, False),
+        ]:
+            if bound not in spec:
+                continue
+            edge = spec[bound]
+            bad = edge + outside if inclusive else edge
+            with pytest.raises(config.ConfigError, match=key):
+                config.from_dict({key: bad})
+            if inclusive:
+                config.from_dict({key: edge})
+            checked += 1
+    assert checked >= 7
