@@ -225,6 +225,7 @@ def _plan(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from nas.core import safeyaml
+    from nas.study.cost import Cost
     from nas.study.plan import Study
 
     config: dict = {}
@@ -235,7 +236,7 @@ def _plan(args: argparse.Namespace) -> int:
         _deep_update(config, layer)
     study = Study(config)
     study.validate()
-    print(pd.DataFrame(study.summary()).to_string(index=False))
+    print(pd.DataFrame(Cost(study).summary()).to_string(index=False))
     return 0
 
 

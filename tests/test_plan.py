@@ -8,6 +8,7 @@ import yaml
 
 from nas.core.config import ConfigError
 from nas.core.studyconfig import with_defaults
+from nas.study.cost import Cost
 from nas.study.plan import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +16,7 @@ FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
 
 def _rows(config):
-    return {r["experiment"]: r for r in Study(config).summary()}
+    return {r["experiment"]: r for r in Cost(Study(config)).summary()}
 
 
 def test_full_config_counts_match_the_readme_formula():
@@ -94,7 +95,7 @@ def test_seed_packing_puts_the_seeds_of_a_group_job_into_one_job():
     packed = copy.deepcopy(FULL)
     packed["seeds_per_job"] = 4
     study = Study(packed)
-    rows = {r["experiment"]: r for r in study.summary()}
+    rows = {r["experiment"]: r for r in Cost(study).summary()}
     # seeds 0-3, 4-7, 8-9 per group chunk: 3 jobs where there were 10
     assert rows["ground_truth"]["jobs"] == 3 * 8 and rows["ground_truth"]["trainings"] == 640
     assert rows["groups_random_m16"]["jobs"] == 3 * 2
@@ -131,10 +132,9 @@ def test_the_finetuning_sources_alone_evaluate_the_mini_batches_before_their_sna
     assert "snapshot_dense" not in other.overrides
     # its cost: 64 more evaluations of 64 children on 10000 images before epoch 100; those
     # before epoch 200 lie in the end-of-run window (128 mini-batches), evaluated anyway
-    n_train, n_val = study.sizes()
-    (t_src, e_src), (t_other, e_other) = (
-        study.job_cost_parts(j, n_train, n_val) for j in (source, other)
-    )
+    cost = Cost(study)
+    n_val = cost.sizes[1]
+    (t_src, e_src), (t_other, e_other) = (cost.job_parts(j) for j in (source, other))
     tp = FULL["throughput"]
     extra = 64 * n_val * 64 / tp["eval_child_images_per_s"] / 3600
     assert t_src == t_other and e_src - e_other == pytest.approx(extra)
@@ -164,7 +164,7 @@ def test_the_study_plans_once_and_queries_register_nothing():
     study = Study(FULL)
     before = dict(study.jobs)
     study.groups(), study.prefix_instances(), study.ground_truth(), study.bn_runs()
-    study.summary()
+    Cost(study).summary()
     assert study.jobs == before and study.all_jobs() is study.jobs
     off = copy.deepcopy(FULL)
     off["experiments"]["long"]["enabled"] = False
@@ -204,10 +204,10 @@ def test_sharing_experiments_beyond_the_paper_read_their_inputs_and_cost_less():
     assert "{seed}" in jobs[warm].overrides["warm_start"]
     [equal] = study.job_paths(study.equal_groups()[("similar", 8)])
     assert jobs[equal].overrides["step_share"] == 8 and "/steps25/" in equal  # ceil(196 / 8)
-    n_train, n_val = study.sizes()
-    cost = {p: study.job_cost_parts(jobs[p], n_train, n_val)[0] for p in (corr, warm, equal)}
+    model = Cost(study)
+    cost = {p: model.job_parts(jobs[p])[0] for p in (corr, warm, equal)}
     [share] = study.family("different_seeds")[:1]
-    share_train = study.job_cost_parts(jobs[share], n_train, n_val)[0]
+    share_train = model.job_parts(jobs[share])[0]
     assert cost[warm] == pytest.approx(cost[corr] / 2)  # 100 of 200 epochs
     assert cost[equal] == pytest.approx(10 * share_train * 8 * 25 / 196)  # 10 packed seeds
     rows = _rows(FULL)
@@ -251,13 +251,13 @@ def test_runs_that_start_a_chain_are_scheduled_as_long_as_the_chain():
     study = Study(FULL)
     first, second = study.family("different_seeds")[:2]
 
-    def cost(job):
-        return study.job_cost_hours(job, *study.sizes())
+    model = Cost(study)
+    cost = model.job_hours
 
     warm = [j for j in study.jobs.values() if j.kind == "warm"]
     measured = [j for j in study.jobs.values() if j.partition]
     assert len(warm) == 18 and len(measured) == 18 + 9  # measured groups, warm correlation
-    assert study.downstream_hours(second) == pytest.approx(max(map(cost, warm)))
-    assert study.downstream_hours(first) == pytest.approx(max(map(cost, warm + measured)))
-    assert study.downstream_hours(first) > study.downstream_hours(second)  # cold groups: longer
-    assert study.downstream_hours(study.family("different_orders")[0]) == 0.0
+    assert model.downstream_hours(second) == pytest.approx(max(map(cost, warm)))
+    assert model.downstream_hours(first) == pytest.approx(max(map(cost, warm + measured)))
+    assert model.downstream_hours(first) > model.downstream_hours(second)  # cold groups: longer
+    assert model.downstream_hours(study.family("different_orders")[0]) == 0.0

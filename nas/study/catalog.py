@@ -23,6 +23,7 @@ from nas.analysis import products, tables, tradeoff
 from nas.core.config import from_dict
 from nas.core.searchspace import MEASURED_GROUPINGS
 from nas.core.studyconfig import fill_defaults
+from nas.study.cost import Cost
 from nas.study.plan import FAMILIES, Study
 
 Files = dict[str, list[list[str]]]
@@ -231,30 +232,31 @@ def group_variant_runs(
     return out
 
 
-def _instance_hours(study: Study, label: str, instances: Sequence[Sequence[str]]) -> float:
+def _instance_hours(cost: Cost, label: str, instances: Sequence[Sequence[str]]) -> float:
     """Mean device-hours of one instance (its runs' jobs, a packed job's split among its
     seeds), plus share-all's training up to the snapshot a warm start or measured partition
     reads."""
-    hours = float(np.mean([sum(study.run_hours(f) for f in inst) for inst in instances]))
+    hours = float(np.mean([sum(map(cost.run_hours, inst)) for inst in instances]))
     info = tradeoff.describe(label)
     if info["kind"] == "warm":
-        hours += study.share_hours_until(study.warm_epoch())
+        hours += cost.share_hours_until(cost.study.warm_epoch())
     elif info["grouping"] in MEASURED_GROUPINGS:
-        hours += study.share_hours_until(study.interference_epoch())
+        hours += cost.share_hours_until(cost.study.interference_epoch())
     return hours
 
 
 def tradeoff_hours(study: Study, files: Files) -> dict[str, float]:
     """Device-hours of one instance of each strategy, and of the ground truth's seeds."""
+    cost = Cost(study)
     hours = {
-        label: _instance_hours(study, label, insts)
+        label: _instance_hours(cost, label, insts)
         for label, insts in files.items()
         if label != tradeoff.GROUND_TRUTH
     }
     if files.get(tradeoff.GROUND_TRUTH):
         runs = files[tradeoff.GROUND_TRUTH]
         hours[tradeoff.GROUND_TRUTH] = float(
-            np.mean([sum(map(study.run_hours, inst)) for inst in runs])
+            np.mean([sum(map(cost.run_hours, inst)) for inst in runs])
         )
     return hours
 

@@ -1,5 +1,5 @@
-"""From the study config to training jobs: which runs each experiment needs, where they live,
-and what they cost. The Snakefile turns these jobs into rules; `nas plan` prints the summary.
+"""From the study config to training jobs: which runs each experiment needs and where they
+live. The Snakefile turns these jobs into rules; nas.study.cost prices them.
 
 Identical runs are one job: the m = 1 group instance is the share-all "different seeds"
 instance, and the m = 64 group instance is the ground truth (every child trained alone).
@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nas.core.completeness import snapshot_steps
 from nas.core.config import ConfigError, check_dense_window, format_override, from_dict
 from nas.core.datasets import dataset_sizes
 from nas.core.searchspace import MEASURED_GROUPINGS
@@ -71,8 +70,8 @@ class Job:
 
     def trainings(self) -> int:
         """Separate trainings this job does (groups times packed seeds)."""
-        groups = _count(self.groups) if self.groups else 1
-        return groups * (_count(self.seeds) if self.seeds else 1)
+        groups = range_size(self.groups) if self.groups else 1
+        return groups * (range_size(self.seeds) if self.seeds else 1)
 
 
 class Study:
@@ -94,7 +93,6 @@ class Study:
         self._planning = True
         self._plan()
         self._planning = False
-        self._waits: dict[str, float] | None = None  # downstream_hours, once asked
 
     # -- job factories -------------------------------------------------------------------
     def _path(self, pattern: str, **values: Any) -> str:
@@ -658,65 +656,9 @@ class Study:
         }[job.kind]
 
     def sizes(self) -> tuple[int, int]:
+        """(training, validation) images of the study's dataset, without loading it."""
         cfg = from_dict(dict(self.base))
         return dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
-
-    # -- cost ----------------------------------------------------------------------------
-    def job_cost_hours(self, job: Job, n_train: int, n_val: int) -> float:
-        """Estimated device-hours from the configured throughput figures."""
-        return sum(self.job_cost_parts(job, n_train, n_val))
-
-    def job_cost_parts(self, job: Job, n_train: int, n_val: int) -> tuple[float, float]:
-        """(training, evaluation) device-hours: the evaluation part is what the evaluation
-        points (epochs, dense windows, snapshot windows) add to the training itself."""
-        tp = self.config["throughput"]
-        cfg = from_dict({**self.base, **job.overrides})
-        spe = cfg.steps_per_epoch(n_train)
-        steps = (cfg.epochs - cfg.warm_epoch) * spe
-        n_groups = _count(job.groups) if job.groups else 1
-        n_groups *= _count(job.seeds) if job.seeds else 1  # packing is not assumed to save
-        every = cfg.eval_epochs
-        epoch_evals = cfg.epochs if every == "all" else 1 if every == "last" else len(every)
-        dense_images = min(n_val, cfg.minibatch_eval_images or n_val)
-        snaps = snapshot_steps(cfg.snapshot_epochs, cfg.snapshot_dense, spe)
-        dense_from = cfg.epochs * spe - cfg.dense_last
-        dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
-        images = dense * dense_images + epoch_evals * n_val
-        train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
-        eval_s = images * _run_size(cfg) / float(tp["eval_child_images_per_s"])
-        return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
-
-    def run_hours(self, records_file: str) -> float:
-        """Device-hours of the run whose records file (relative to results/) this is: its
-        job's, split among the seeds a packed job trains."""
-        path = records_file.removesuffix("/records.csv")
-        if "/runs/" in path:  # under some results folder
-            path = path[path.rindex("/runs/") + 1 :]
-        path = path.removeprefix("runs/")
-        job = self.jobs[self.member_of.get(path, path)]
-        return self.job_cost_hours(job, *self.sizes()) / (_count(job.seeds) if job.seeds else 1)
-
-    def share_hours_until(self, epoch: int) -> float:
-        """Training device-hours of a "different seeds" instance up to `epoch`: what a warm
-        start or a measured partition spends before it can begin."""
-        train, _ = self.job_cost_parts(self.jobs[self.interference_source()], *self.sizes())
-        return train * epoch / self.epochs
-
-    def downstream_hours(self, path: str) -> float:
-        """The longest estimated training job that waits for job `path` (a warm start reads
-        its snapshot, a measured grouping its records or snapshot), for the critical path:
-        a run that starts such a chain is scheduled as if it were that long, so the chain does
-        not end the study with one core busy and the others idle."""
-        if self._waits is None:
-            sizes, waits = self.sizes(), {}
-            for job in self.jobs.values():
-                sources = [s.removeprefix("snapshots/").rsplit("/", 1)[0] for s in job.snapshots]
-                sources += [self.interference_source()] if job.partition else []
-                cost = self.job_cost_hours(job, *sizes)
-                for source in sources:
-                    waits[source] = max(waits.get(source, 0.0), cost)
-            self._waits = waits
-        return self._waits.get(path, 0.0)
 
     def experiment_jobs(self) -> dict[str, list[str]]:
         """Job paths each enabled experiment needs (a job may serve several experiments)."""
@@ -753,37 +695,6 @@ class Study:
         paths = (self.member_of.get(p, p) for inst in instances for p in inst)
         return list(dict.fromkeys(paths))
 
-    def summary(self) -> list[dict[str, Any]]:
-        """Per experiment: training jobs, trainings (a packed job holds several), estimated
-        GPU-hours and the part of them spent evaluating; the last row counts each job once,
-        however many experiments share it."""
-        self.all_jobs()
-        n_train, n_val = self.sizes()
-        rows = []
-        groups = {**self.experiment_jobs(), "total (unique jobs)": list(self.jobs)}
-        for name, paths in groups.items():
-            jobs = [self.jobs[p] for p in dict.fromkeys(paths)]
-            costs = [self.job_cost_parts(j, n_train, n_val) for j in jobs]
-            rows.append(
-                {
-                    "experiment": name,
-                    "jobs": len(jobs),
-                    "trainings": sum(j.trainings() for j in jobs),
-                    "gpu_hours": round(sum(map(sum, costs)), 2),
-                    "eval_gpu_hours": round(sum(e for _, e in costs), 2),
-                }
-            )
-        return rows
-
-
-def _run_size(cfg) -> int:
-    """The children one run trains; a measured partition is not known before its job runs,
-    but its groups have the size of any other partition into m."""
-    try:
-        return len(cfg.run_children())
-    except ValueError:
-        return len(cfg.space.children) // cfg.m
-
 
 def _check_epoch(epoch: int, epochs: int, key: str) -> int:
     if not 1 <= epoch < epochs:
@@ -796,5 +707,5 @@ def _range(text: str) -> range:
     return range(int(lo), int(hi or lo) + 1)
 
 
-def _count(text: str) -> int:
+def range_size(text: str) -> int:
     return len(_range(text))

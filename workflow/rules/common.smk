@@ -1,16 +1,14 @@
-# Targets and paths: every file name the rules use is built here, from nas.study.plan.Study (jobs)
-# and nas.study.catalog (products).
+# Targets and paths: every file name the rules use is built here, from nas.study.plan.Study
+# (jobs), nas.study.cost (their time limits) and nas.study.catalog (products).
 
 import re
 import shlex
 
 from snakemake.utils import validate
 
-from nas.core import safeyaml
-
-from nas.core import studyconfig
-
+from nas.core import safeyaml, studyconfig
 from nas.study import catalog
+from nas.study.cost import Cost
 from nas.study.plan import (
     INTERFERENCE as INTERFERENCE_FOLDER,
     RESULTS,
@@ -27,6 +25,7 @@ studyconfig.check(config)
 validate(config, "../schemas/config.schema.yaml", set_default=True)  # the only defaults
 STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs
+COST = Cost(STUDY)  # device-hours per job: the SLURM time limits
 JOBS = STUDY.all_jobs()
 RUNS = f"{RESULTS}/runs"
 TABLES = f"{RESULTS}/{catalog.FOLDERS['table']}"
@@ -148,14 +147,14 @@ def packed_args(wildcards):
 
 
 def job_hours(wildcards):
-    return STUDY.job_cost_hours(job_of(wildcards), *STUDY.sizes())
+    return COST.job_hours(job_of(wildcards))
 
 
 def job_priority(wildcards):
     """Longest chains first (estimated seconds of the job and of the longest training job
     that waits for it), so a long one does not start last and run alone."""
     path = job_of(wildcards).path
-    return int((job_hours(wildcards) + STUDY.downstream_hours(path)) * 3600)
+    return int((job_hours(wildcards) + COST.downstream_hours(path)) * 3600)
 
 
 def job_runtime(wildcards, attempt):

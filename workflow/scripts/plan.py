@@ -6,10 +6,11 @@ import sys
 import pandas as pd
 
 from nas.core.records import atomic_write_text
+from nas.study.cost import Cost
 from nas.study.plan import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")
-table = pd.DataFrame(Study(sm.config).summary())
+table = pd.DataFrame(Cost(Study(sm.config)).summary())
 atomic_write_text(sm.output[0], table.to_csv(index=False))
 print(table.to_string(index=False), file=sys.stderr)
