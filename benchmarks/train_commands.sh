@@ -12,8 +12,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
 git -C "$src" worktree add -q --detach "$work/repo" "$commit"
 cd "$work/repo"
-jobs='^\s*nas (train|train-packed|finetune|recalibrate|interference|partition) '
-plan() { snakemake -n -p "$@" 2>&1 | grep -E "$jobs" | sed -E 's/^\s+//' | sort; }
+jobs='^Shell command: nas (train|train-packed|finetune|recalibrate|interference|partition) '
+plan() { snakemake -n -p "$@" 2>&1 | grep -E "$jobs" | sed -E 's/^Shell command: //' | sort; }
 plan --profile profiles/local > "$work/scale.txt"
 plan --profile profiles/quick > "$work/quick.txt"
 plan --cores 1 --configfile config/config.yaml > "$work/paper.txt"

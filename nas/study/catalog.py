@@ -352,7 +352,7 @@ DENSE = (
 TRADEOFF = (
     "Which sharing for which budget (beyond the paper): every strategy's GT-Tau-Mean-k (k = "
     "``window``) with its 95 % t-interval over instances, T1R and T3R of the final "
-    "rank, against the device-hours one instance costs (nas.study.plan's cost model); ``pareto``: "
+    "rank, against the device-hours one instance costs (nas.study.cost); ``pareto``: "
     "no other strategy costs as little and ranks better."
 )
 TRADEOFF_NOTES = (
