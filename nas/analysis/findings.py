@@ -134,19 +134,16 @@ BASELINES: dict[str, Callable[[Runs], float]] = {
 }
 
 
-def _window(inst: pd.DataFrame, runs: Runs) -> int:
-    """The study's window, or all of an instance's dense points where it has fewer."""
-    return min(runs.window, len(tables.dense_matrix(inst)))
-
-
 def _window_taus(inst: pd.DataFrame, runs: Runs) -> pd.Series:
-    """GT-Tau of each of the last `window` dense points of an instance."""
-    return tables.window_taus(inst, runs.gt, _window(inst, runs))
+    """GT-Tau of each of the last `window` dense points of an instance (all of them where it
+    has fewer), by tables.window_taus."""
+    dense = tables.dense_matrix(inst)
+    return tables.window_taus(dense, runs.gt, min(runs.window, len(dense)))
 
 
 def _windowed(inst: pd.DataFrame, runs: Runs) -> tuple[float, float]:
-    """GT-Tau-Mean-k and GT-Tau-Std-k of the window (tables.window_gt_tau)."""
-    return tables.window_gt_tau(inst, runs.gt, _window(inst, runs))
+    """GT-Tau-Mean-k and GT-Tau-Std-k of that window, as tables.window_gt_tau."""
+    return metrics.mean_std(_window_taus(inst, runs))
 
 
 def _rank_corr(xs: list[float], ys: list[float]) -> float:

@@ -527,16 +527,16 @@ def different_epochs_instance(insts: Sequence[pd.DataFrame], gt: pd.DataFrame) -
 # --------------------------------------------------------------------------- Tables 3 and 4
 
 
-def window_taus(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> pd.Series:
-    """GT-Tau of each of one instance's last ``window`` dense points."""
-    matrix = dense_matrix(inst)
-    return gt_tau_curve(last_rows(matrix, window, "dense window"), gt)
+def window_taus(dense: pd.DataFrame, gt: pd.DataFrame, window: int) -> pd.Series:
+    """GT-Tau of each of the last ``window`` rows of an instance's dense matrix."""
+    return gt_tau_curve(last_rows(dense, window, "dense window"), gt)
 
 
-def window_gt_tau(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, float]:
-    """GT-Tau-Mean-k and GT-Tau-Std-k (population std, as the paper's) of one instance's last
-    ``window`` dense points: the one definition tables, findings and the trade-off use."""
-    return metrics.mean_std(window_taus(inst, gt, window))
+def window_gt_tau(dense: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, float]:
+    """GT-Tau-Mean-k and GT-Tau-Std-k (population std, as the paper's) of the last ``window``
+    rows of an instance's dense matrix: the one definition tables, findings and the trade-off
+    use."""
+    return metrics.mean_std(window_taus(dense, gt, window))
 
 
 def _window_statistics(
@@ -592,7 +592,7 @@ def table3a(
     """
     rows = []
     for (grouping, m), insts in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        pairs = [window_gt_tau(inst, gt, window) for inst in insts]
+        pairs = [window_gt_tau(dense_matrix(inst), gt, window) for inst in insts]
         what = f"{grouping} m={m}"
         rows.append(
             {

@@ -44,7 +44,7 @@ def describe(label: str) -> dict:
 
 def instance_scores(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, int, int]:
     """GT-Tau-Mean-k over the window, and T1R and T3R of the final epoch's rank."""
-    tau = tables.window_gt_tau(inst, gt, window)[0]  # as Table 3a's mean64
+    tau = tables.window_gt_tau(tables.dense_matrix(inst), gt, window)[0]  # Table 3a's mean64
     _, t1, t3 = tables.tau_tnr(tables.final_accuracy(inst), gt)
     return float(tau), int(t1), int(t3)
 
