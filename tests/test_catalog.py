@@ -12,6 +12,7 @@ import yaml
 
 from nas.analysis import products
 from nas.core.records import COLUMNS
+from nas.core.runset import RunSet
 from nas.study import catalog
 from nas.study.plan import Study
 from tests.test_figures import instance
@@ -133,7 +134,7 @@ def test_every_input_is_a_jobs_records_or_a_finetuning_output():
                         run in jobs
                         or run in members
                         or f.startswith("finetune/")
-                        or recalibrated in study.recalibration_sources()
+                        or recalibrated in study.seed_instances()
                         or f.split("/")[:2] in [["interference", g] for g in measured]
                     ), f
     assert set(study.jobs) == jobs
@@ -143,11 +144,12 @@ def test_figure9_reads_every_sgd_momentum_and_the_baseline():
     config = _config(sgd_momentum={"enabled": True, "values": [0.0, 0.5]})
     study = Study(config)
     runs = catalog.lookup("figure", "figure9").runs(study)
-    assert list(runs) == ["baseline0.9", "momentum0.0", "momentum0.5"]
-    assert runs["baseline0.9"] == catalog.each(study.family("different_seeds")[:1])
-    assert runs["momentum0.5"] == catalog.each([study.sgd_runs()[0.5]])
+    assert list(catalog.labelled(runs)) == ["baseline", "sgd:0.0", "sgd:0.5"]
+    assert runs["baseline"] == catalog.each(catalog.family(study, "different_seeds")[:1])
+    [first, *_] = catalog.instances(study, "sgd_momentum")[(0.5,)]
+    assert runs[RunSet("sgd", (("value", 0.5),))] == [catalog.records(first)]
     no_seeds = Study(_config(different_seeds=False))
-    assert list(catalog.lookup("figure", "figure9").runs(no_seeds)) == ["momentum0.0"]
+    assert list(catalog.labelled(catalog.lookup("figure", "figure9").runs(no_seeds))) == ["sgd:0.0"]
 
 
 def _write(df, path: Path) -> str:
@@ -160,13 +162,14 @@ def test_building_figure9_draws_the_baseline_first(tmp_path, monkeypatch):
     gt = tmp_path / "gt.csv"
     products.write_ground_truth([], "paper", gt)
     files = {
-        f"momentum{v}": [[_write(instance(i), tmp_path / f"m{v}/records.csv")]]
+        f"sgd:{v}": [[_write(instance(i), tmp_path / f"m{v}/records.csv")]]
         for i, v in enumerate((0.0, 0.5))
     }
-    files["baseline0.9"] = [[_write(instance(7), tmp_path / "base/records.csv")]]
+    files["baseline"] = [[_write(instance(7), tmp_path / "base/records.csv")]]
+    config = _config(sgd_momentum={"enabled": True, "values": [0.0, 0.5]})
     drawn = {}
     monkeypatch.setattr(
         products.figures, "figure9", lambda panels, g, stem: drawn.update(panels=panels)
     )
-    catalog.build(catalog.lookup("figure", "figure9"), files, gt, tmp_path / "f9", FULL)
+    catalog.build(catalog.lookup("figure", "figure9"), files, gt, tmp_path / "f9", config)
     assert list(drawn["panels"]) == ["0.9 (baseline)", "0.0", "0.5"]

@@ -49,10 +49,13 @@ def obs1_row(family_signal: float, n_instances: int) -> pd.Series:
     runs = findings.Runs(
         gt=gt_table(),
         gt_instances=[noisy(100 + s, 1.0) for s in range(3)],
-        families={
-            "different_seeds": [
-                instance({1: noisy(s, 0.5), 2: noisy(s, family_signal)}) for s in range(n_instances)
-            ]
+        sets={
+            "family": {
+                "different_seeds": [
+                    instance({1: noisy(s, 0.5), 2: noisy(s, family_signal)})
+                    for s in range(n_instances)
+                ]
+            }
         },
     )
     (wanted,) = [f for f in findings.FINDINGS if f.id == "obs1_different_seeds"]
@@ -90,7 +93,7 @@ def test_similarity_trend_is_read_per_instance():
                 instance({s: noisy(10 * i + s, signal) for s in range(1, 5)}, "dense")
                 for i in range(4)
             ]
-        return findings.Runs(gt=gt_table(), groups=groups, window=4)
+        return findings.Runs(gt=gt_table(), sets={"groups": groups}, window=4)
 
     (wanted,) = [f for f in findings.FINDINGS if f.id == "s422_similar_mean_rises"]
     assert findings.evaluate(runs_with(True), [wanted]).iloc[0].verdict == stats.SUPPORTED
@@ -101,11 +104,13 @@ def seeds_runs(n: int) -> findings.Runs:
     return findings.Runs(
         gt=gt_table(),
         gt_instances=[noisy(100 + s, 1.0) for s in range(3)],
-        families={
-            "different_seeds": [
-                pd.concat([instance({1: noisy(s, 0.05)}), instance(dense(s), "dense")])
-                for s in range(n)
-            ]
+        sets={
+            "family": {
+                "different_seeds": [
+                    pd.concat([instance({1: noisy(s, 0.05)}), instance(dense(s), "dense")])
+                    for s in range(n)
+                ]
+            }
         },
     )
 
@@ -166,7 +171,7 @@ def test_prefix_sharing_at_the_super_nets_length_is_not_testable():
         {step: noisy(10 * s + step + 100 * k, 0.5) for step in range(1, 5)}, "dense"
     )
     prefix = {(12, k): [inst(s, k) for s in range(3)] for k in (0, 1, 2)}
-    runs = findings.Runs(gt=gt_table(), prefix=prefix, epochs=12, window=4)
+    runs = findings.Runs(gt=gt_table(), sets={"prefix": prefix}, epochs=12, window=4)
     table = findings.evaluate(runs).set_index("id")
     for fid in ("s43_fewer_shared_cells_tau", "s43_more_epochs_help"):
         assert table.loc[fid, "reason"] == stats.NOT_TESTABLE, fid
@@ -179,10 +184,14 @@ def test_one_long_run_is_descriptive_and_equal_long_runs_support_similarity():
         pd.concat([instance({1: noisy(s, 0.5)}), instance(dense(s), "dense")]) for s in range(3)
     ]
     (wanted,) = [f for f in findings.FINDINGS if f.id == "a_long_similar"]
-    one = findings.Runs(gt=gt_table(), families={"different_seeds": base}, long=base[:1], window=4)
+    one = findings.Runs(
+        gt=gt_table(), sets={"family": {"different_seeds": base}, "long": {(): base[:1]}}, window=4
+    )
     row = findings.evaluate(one, [wanted]).iloc[0]
     assert (row.verdict, row.reason) == (stats.INCONCLUSIVE, stats.DESCRIPTIVE)
-    same = findings.Runs(gt=gt_table(), families={"different_seeds": base}, long=base, window=4)
+    same = findings.Runs(
+        gt=gt_table(), sets={"family": {"different_seeds": base}, "long": {(): base}}, window=4
+    )
     row = findings.evaluate(same, [wanted]).iloc[0]  # differences exactly 0: within the margin
     assert row.verdict == stats.SUPPORTED and row.effect == 0
 
@@ -192,7 +201,7 @@ def test_an_effect_at_the_threshold_is_compatible_with_both():
     instance: the effect sits at the threshold and no n decides it."""
     (wanted,) = [f for f in findings.FINDINGS if f.id == "a_finetune_later_snapshot"]
     same = [instance({s: noisy(s, 0.5) for s in range(3)}, "finetune") for _ in range(3)]
-    runs = findings.Runs(gt=gt_table(), finetune={6: same, 12: same})
+    runs = findings.Runs(gt=gt_table(), sets={"finetune": {6: same, 12: same}})
     row = findings.evaluate(runs, [wanted]).iloc[0]
     assert (row.verdict, row.reason) == (stats.INCONCLUSIVE, stats.BOTH)
     assert row.effect == 0 and row.n == 3 and pd.isna(row.n_needed)
@@ -236,11 +245,11 @@ def test_interference_finding_reads_the_sign_of_the_cosine_against_rank_gains():
         records.append(inst)
         telemetries.append(pd.DataFrame(tele, columns=["step", "trained_child", "child", "cosine"]))
     f = [x for x in findings.FINDINGS if x.id == "x_interference"]
-    runs = findings.Runs(gt=gt, telemetry_records=records, telemetry=telemetries)
+    runs = findings.Runs(gt=gt, sets={"telemetry": {"records": records, "telemetry": telemetries}})
     table = findings.evaluate(runs, f)
     assert table.verdict.item() == "supported" and table.effect.item() == pytest.approx(1.0)
     assert table.n.item() == 3 and table.family.item() == claims.EXPLORATORY
-    runs.telemetry = [t.assign(cosine=-t.cosine) for t in telemetries]
+    runs.sets["telemetry"]["telemetry"] = [t.assign(cosine=-t.cosine) for t in telemetries]
     assert findings.evaluate(runs, f).verdict.item() == "contradicted"
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from nas.analysis import products, reference
 from nas.analysis.metrics import write_wide
@@ -14,7 +15,7 @@ from nas.cli import main
 from nas.core.records import read_records
 from nas.run.train import run_groups, run_training
 from nas.study import catalog
-from tests.conftest import tiny_config
+from tests.conftest import ROOT, tiny_config
 
 
 def _noisy_matrix(rows: int = 5) -> pd.DataFrame:
@@ -117,6 +118,11 @@ def _damaged(tmp_path, finished, cut) -> str:
     return str(path)
 
 
+def _study_config(**top: object) -> dict:
+    """The paper's study config with top-level keys set (a product job plans the study)."""
+    return {**yaml.safe_load((ROOT / "config/config.yaml").read_text()), **top}
+
+
 @pytest.mark.parametrize(
     "cut, problem",
     [
@@ -136,7 +142,7 @@ def test_damaged_records_are_an_error_naming_the_file(tmp_path, finished, cut, p
         products.write_ground_truth([[path]], "trained", tmp_path / "gt.csv")
     assert not (tmp_path / "gt.csv").exists()
     gt = _gt_file(tmp_path)
-    cfg = {"last_epochs": 2}
+    cfg = _study_config(last_epochs=2)
     for table in ("table1", "table2"):
         inst = {"different_seeds": [[str(finished)], [path]]}
         with pytest.raises(ValueError, match=problem):
@@ -147,7 +153,7 @@ def test_damaged_records_are_an_error_naming_the_file(tmp_path, finished, cut, p
 def test_tables_from_intact_records_are_written(tmp_path, finished):
     inst = {"different_seeds": [[str(finished)], [str(finished)]]}
     table1 = catalog.lookup("table", "table1")
-    catalog.build(table1, inst, _gt_file(tmp_path), tmp_path / "t1", {"last_epochs": 2})
+    catalog.build(table1, inst, _gt_file(tmp_path), tmp_path / "t1", _study_config(last_epochs=2))
     assert (tmp_path / "t1.csv").exists()
 
 

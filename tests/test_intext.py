@@ -21,7 +21,7 @@ def _prefix_instance(climb: list[float], seed: int) -> pd.DataFrame:
 def test_prefix_bound_is_the_first_epoch_above_the_threshold_per_k():
     runs = Runs(gt=gt_table())
     rising = [0.0, 0.0, 1.0, 1.0]  # random ranks, then the truth's order from epoch 30
-    runs.prefix = {
+    runs.sets["prefix"] = {
         (40, 0): [_prefix_instance(rising, s) for s in (0, 10)],
         (40, 2): [_prefix_instance([0.0] * 4, s) for s in (20, 30)],  # never climbs
         (4, 0): [_prefix_instance([1.0], 40)],  # a shorter run: not the one the bound reads
@@ -40,7 +40,7 @@ def test_last_epochs_s_tau_range_over_instances_and_the_different_epochs_gt_tau(
         instance({e: noisy(10 * s + e, sig) for e in range(1, 6)})
         for s, sig in enumerate([1.0, 0.3, 0.1])
     ]
-    runs.families["different_orders_shuffle"] = insts
+    runs.sets["family"] = {"different_orders_shuffle": insts}
     table = intext.table(runs).set_index("id")
     row = table.loc["s32_last_epochs_s_tau"]
     per_instance = [
@@ -62,7 +62,7 @@ def test_case_study_averages_the_groups_of_both_runs():
     runs = Runs(gt=gt_table(), window=4, group_m=16)
     follows = instance({s: TRUTH for s in range(1, 5)}, kind="dense")  # GT-Tau 1 in each group
     reversed_ = instance({s: -TRUTH for s in range(1, 5)}, kind="dense")  # -1 in each group
-    runs.groups = {("random", 16): [reversed_], ("random", 1): [follows]}
+    runs.sets["groups"] = {("random", 16): [reversed_], ("random", 1): [follows]}
     table = intext.table(runs).set_index("id")
     assert table.loc["s421_case_study_groups", "ours_low"] == pytest.approx(-1.0)
     assert table.loc["s421_case_study_share_all", "ours_high"] == pytest.approx(1.0)
@@ -76,7 +76,7 @@ def test_sgd_range_and_switched_off_experiments_give_no_row():
         s: TRUTH if s % 2 else pd.Series(np.linspace(0.6, 0.9, 64), index=CHILDREN)
         for s in range(1, 5)
     }
-    runs.sgd = {0.0: [instance(rows, kind="dense")]}
+    runs.sets["sgd"] = {0.0: [instance(rows, kind="dense")]}
     table = intext.table(runs)
     assert list(table.id) == ["a22_sgd_momentum0_gt_tau"]  # nothing else ran
     row = table.iloc[0]
@@ -89,7 +89,7 @@ def test_finetune_rows_read_the_second_half_of_each_snapshots_steps():
     reversed_ = pd.Series(TRUTH.to_numpy()[::-1], index=CHILDREN)  # GT-Tau -1
     early = {0: reversed_, 1: reversed_, 2: TRUTH, 3: TRUTH}  # steps 2-3: GT-Tau 1
     late = {0: reversed_, 1: TRUTH, 2: reversed_, 3: TRUTH}
-    runs.finetune = {
+    runs.sets["finetune"] = {
         100: [instance(early, kind="finetune")],
         200: [instance(late, kind="finetune")],
     }

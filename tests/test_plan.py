@@ -9,10 +9,19 @@ import yaml
 from nas.core.config import ConfigError
 from nas.core.studyconfig import with_defaults
 from nas.study.cost import Cost
+from nas.study.experiments import EXPERIMENTS
 from nas.study.plan import Study
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def _family(study, name):
+    return EXPERIMENTS[name].paths(study)
+
+
+def _of(study, name):
+    return EXPERIMENTS[name].instances(study)
 
 
 def _rows(config):
@@ -41,7 +50,7 @@ def test_full_config_counts_match_the_readme_formula():
 
 def test_m1_reuses_the_seed_instances_and_m64_the_ground_truth():
     study = Study(FULL)
-    assert study.group_instance("random", 1, 3) == study.family("different_seeds")[3:4]
+    assert study.group_instance("random", 1, 3) == _family(study, "different_seeds")[3:4]
     assert study.group_instance("similar", 64, 2) == study.alone_instance(2)
 
 
@@ -105,7 +114,7 @@ def test_seed_packing_puts_the_seeds_of_a_group_job_into_one_job():
     assert job.seeds == "8-9" and job.groups == "0-7" and "init_seed" not in job.overrides
     assert job.members() == {8: runs[0].replace("init9", "init8"), 9: runs[0]}
     # the share-all runs are never seed-packed
-    assert study.group_instance("random", 1, 3) == study.family("different_seeds")[3:4]
+    assert study.group_instance("random", 1, 3) == _family(study, "different_seeds")[3:4]
 
 
 def test_seed_packs_hold_only_the_seeds_some_experiment_needs():
@@ -121,14 +130,14 @@ def test_the_finetuning_sources_alone_evaluate_the_mini_batches_before_their_sna
     no other share-all run pays for the snapshot points."""
     study = Study(FULL)
     study.all_jobs()
-    assert study.finetune_sources() == study.family("different_seeds")
-    source = study.jobs[study.finetune_source()]
+    assert study.seed_instances() == _family(study, "different_seeds")
+    source = study.jobs[study.reference_run()]
     assert source.overrides["snapshot_dense"] == 64 and source.overrides["snapshot_epochs"] == [
         100,
         200,
     ]
-    assert all(study.jobs[p].overrides["snapshot_dense"] == 64 for p in study.finetune_sources())
-    other = study.jobs[study.family("different_orders")[0]]
+    assert all(study.jobs[p].overrides["snapshot_dense"] == 64 for p in study.seed_instances())
+    other = study.jobs[_family(study, "different_orders")[0]]
     assert "snapshot_dense" not in other.overrides
     # its cost: 64 more evaluations of 64 children on 10000 images before epoch 100; those
     # before epoch 200 lie in the end-of-run window (128 mini-batches), evaluated anyway
@@ -163,28 +172,31 @@ def test_the_study_plans_once_and_queries_register_nothing():
     from that plan, and asking for a run outside it is an error, not a new job."""
     study = Study(FULL)
     before = dict(study.jobs)
-    study.groups(), study.prefix_instances(), study.ground_truth(), study.bn_runs()
+    for name in ("groups", "prefix", "ground_truth", "bn_momentum"):
+        EXPERIMENTS[name].instances(study)
     Cost(study).summary()
     assert study.jobs == before and study.all_jobs() is study.jobs
     off = copy.deepcopy(FULL)
     off["experiments"]["long"]["enabled"] = False
     with pytest.raises(KeyError, match="not in this study's plan"):
-        Study(off).long_run()
+        EXPERIMENTS["long"].runs(Study(off))
 
 
 def test_telemetry_goes_on_every_seeds_instance_and_asks_at_most_the_other_children():
     config = copy.deepcopy(FULL)
     config["experiments"]["telemetry"] = {"enabled": True, "children": 8}
     study = Study(with_defaults(config))
-    first = study.family("different_seeds")[0]
-    assert study.telemetry_run() == first  # the figure's
-    assert study.telemetry_runs() == study.family("different_seeds")
+    first = _family(study, "different_seeds")[0]
+    assert study.reference_run() == first  # the figure's
+    telemetry = [p for [p] in _of(study, "telemetry")[()]]
+    assert telemetry == _family(study, "different_seeds")
+    assert EXPERIMENTS["telemetry"].enabled(study)
     for path, job in study.jobs.items():
-        wanted = 8 if path in study.telemetry_runs() else None
+        wanted = 8 if path in telemetry else None
         assert job.overrides.get("telemetry_children") == wanted, path
     config["run"]["n_nodes"] = 1  # 4 children: 3 others at most
     assert Study(with_defaults(config)).jobs[first].overrides["telemetry_children"] == 3
-    assert Study(with_defaults(FULL)).telemetry_run() is None  # off in the paper's config
+    assert not EXPERIMENTS["telemetry"].enabled(Study(with_defaults(FULL)))  # off: the paper
 
 
 def test_sharing_experiments_beyond_the_paper_read_their_inputs_and_cost_less():
@@ -193,20 +205,20 @@ def test_sharing_experiments_beyond_the_paper_read_their_inputs_and_cost_less():
     prices a warm start at the remaining epochs and equal compute at about share-all."""
     study = Study(FULL)
     jobs = study.all_jobs()
-    [corr] = study.job_paths(study.groups()[("correlation", 8)])
+    [corr] = study.job_paths(_of(study, "groups")[("correlation", 8)])
     assert jobs[corr].partition == "interference/correlation/m8.csv"
     assert jobs[corr].overrides["grouping"] == "correlation"
-    [warm] = study.job_paths(study.warm_groups()[("similar", 8)])
+    [warm] = study.job_paths(_of(study, "warm_start")[("similar", 8)])
     assert jobs[warm].overrides["warm_epoch"] == 100 and not jobs[warm].partition
     assert jobs[warm].snapshots == tuple(
         f"snapshots/share/e200/fixed/base/init{s}_ord0/epoch100.pt" for s in range(10)
     )
     assert "{seed}" in jobs[warm].overrides["warm_start"]
-    [equal] = study.job_paths(study.equal_groups()[("similar", 8)])
+    [equal] = study.job_paths(_of(study, "equal_compute")[("similar", 8)])
     assert jobs[equal].overrides["step_share"] == 8 and "/steps25/" in equal  # ceil(196 / 8)
     model = Cost(study)
     cost = {p: model.job_parts(jobs[p])[0] for p in (corr, warm, equal)}
-    [share] = study.family("different_seeds")[:1]
+    [share] = _family(study, "different_seeds")[:1]
     share_train = model.job_parts(jobs[share])[0]
     assert cost[warm] == pytest.approx(cost[corr] / 2)  # 100 of 200 epochs
     assert cost[equal] == pytest.approx(10 * share_train * 8 * 25 / 196)  # 10 packed seeds
@@ -237,7 +249,7 @@ def test_a_measured_grouping_into_singletons_is_the_similar_one():
     config = copy.deepcopy(FULL)
     config["experiments"]["interference"]["m"] = [64]
     study = Study(config)
-    assert study.groups()[("gradient", 64)] == study.groups()[("similar", 64)]
+    assert _of(study, "groups")[("gradient", 64)] == _of(study, "groups")[("similar", 64)]
     assert study.partition_m("gradient") == []  # no file: interference.m is all children
     assert study.partition_m("correlation") == [2, 4, 8, 16, 32]  # the warm starts'
     config["experiments"]["warm_start"]["grouping"] = ["similar"]
@@ -249,7 +261,7 @@ def test_runs_that_start_a_chain_are_scheduled_as_long_as_the_chain():
     """A share-all instance whose snapshot warm starts read (and the first, whose records
     the measured groupings read) counts the longest job waiting for it; others none."""
     study = Study(FULL)
-    first, second = study.family("different_seeds")[:2]
+    first, second = _family(study, "different_seeds")[:2]
 
     model = Cost(study)
     cost = model.job_hours
@@ -260,4 +272,4 @@ def test_runs_that_start_a_chain_are_scheduled_as_long_as_the_chain():
     assert model.downstream_hours(second) == pytest.approx(max(map(cost, warm)))
     assert model.downstream_hours(first) == pytest.approx(max(map(cost, warm + measured)))
     assert model.downstream_hours(first) > model.downstream_hours(second)  # cold groups: longer
-    assert model.downstream_hours(study.family("different_orders")[0]) == 0.0
+    assert model.downstream_hours(_family(study, "different_orders")[0]) == 0.0

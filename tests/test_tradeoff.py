@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nas.analysis import tables, tradeoff
+from nas.core.runset import RunSet
 from tests.test_figures import CHILDREN, GT, GT_FRAC, instance
 
 
@@ -18,12 +19,12 @@ def test_pareto_front_keeps_the_undominated_rows():
 
 
 def test_labels_name_their_columns():
-    warm = tradeoff.describe("warm:correlation/8")
+    warm = tradeoff.describe(RunSet("warm", (("grouping", "correlation"), ("m", 8))))
     assert (warm["kind"], warm["grouping"], warm["m"]) == ("warm", "correlation", 8)
     assert np.isnan(warm["k"]) and np.isnan(warm["epochs"])
-    prefix = tradeoff.describe("prefix:36/2")
+    prefix = tradeoff.describe(RunSet("prefix", (("epochs", 36), ("k", 2))))
     assert (prefix["kind"], prefix["epochs"], prefix["k"]) == ("prefix", 36, 2)
-    assert tradeoff.describe("share-all")["kind"] == "share-all"
+    assert tradeoff.describe(RunSet("share-all"))["kind"] == "share-all"
 
 
 def test_leave_one_out_of_identical_seeds_is_perfect():
@@ -35,9 +36,10 @@ def test_leave_one_out_of_identical_seeds_is_perfect():
 
 def test_table_orders_by_cost_and_marks_the_front():
     """A noisy strategy that costs more than a clean one is off the front."""
+    share_all, groups = RunSet("share-all"), RunSet("groups", (("grouping", "similar"), ("m", 8)))
     runs = {
-        "share-all": [instance(s) for s in range(3)],
-        "groups:similar/8": [instance(s + 10) for s in range(3)],
+        share_all: [instance(s) for s in range(3)],
+        groups: [instance(s + 10) for s in range(3)],
     }
     noisy = []
     for s in range(3):
@@ -45,7 +47,7 @@ def test_table_orders_by_cost_and_marks_the_front():
         rng = np.random.default_rng(s)
         inst["accuracy"] = rng.uniform(0.1, 0.9, len(inst))  # ranks unrelated to the truth
         noisy.append(inst)
-    runs["equal:similar/8"] = noisy
+    runs[RunSet("equal", (("grouping", "similar"), ("m", 8)))] = noisy
     hours = {"share-all": 1.0, "groups:similar/8": 0.5, "equal:similar/8": 2.0}
     table = tradeoff.tradeoff_table(runs, GT, window=4, hours=hours)
     assert list(table.strategy) == ["groups:similar/8", "share-all", "equal:similar/8"]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,18 +42,8 @@ class Runs:
 
     gt: pd.DataFrame
     gt_instances: list[pd.Series] = field(default_factory=list)
-    families: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
-    groups: dict[tuple[str, int], list[pd.DataFrame]] = field(default_factory=dict)
-    prefix: dict[tuple[int, int], list[pd.DataFrame]] = field(default_factory=dict)
-    finetune: dict[int, list[pd.DataFrame]] = field(default_factory=dict)  # per source instance
-    long: list[pd.DataFrame] = field(default_factory=list)  # per seed
-    bn: dict[float, list[pd.DataFrame]] = field(default_factory=dict)
-    sgd: dict[float, list[pd.DataFrame]] = field(default_factory=dict)  # per seed
-    warm: dict[tuple[str, int], list[pd.DataFrame]] = field(default_factory=dict)
-    equal: dict[tuple[str, int], list[pd.DataFrame]] = field(default_factory=dict)
-    recalibration: list[pd.DataFrame] = field(default_factory=list)  # nas recalibrate's CSVs
-    telemetry_records: list[pd.DataFrame] = field(default_factory=list)  # each telemetry run
-    telemetry: list[pd.DataFrame] = field(default_factory=list)  # its telemetry.csv
+    # run-set experiment (nas.core.runset.RunSet) -> its key's value -> loaded instances
+    sets: dict[str, dict[Any, list[pd.DataFrame]]] = field(default_factory=dict)
     epochs: int = 0  # the super-nets' epochs (run.epochs), for the training-length ratios
     window: int = field(default_factory=partial(default, "window"))
     last_epochs: int = field(default_factory=partial(default, "last_epochs"))
@@ -60,6 +51,15 @@ class Runs:
     partition_seed: int = field(
         default_factory=partial(default, "experiments.groups.partition_seed")
     )
+
+    def of(self, experiment: str) -> dict[Any, list[pd.DataFrame]]:
+        """An experiment's run sets by key value ((grouping, m) for groups, the epoch for
+        finetuning, the name for a family): {} when it was not run."""
+        return self.sets.get(experiment, {})
+
+    def instances(self, experiment: str) -> list[pd.DataFrame]:
+        """The instances of an experiment with one run set (the long runs, recalibration)."""
+        return self.of(experiment).get((), [])
 
 
 @dataclass
@@ -159,7 +159,7 @@ def _share_finals(runs: Runs) -> dict[str, pd.Series]:
     """Every share-all instance's final accuracies, by '<family>/<i>'."""
     return {
         f"{name}/{i}": tables.final_accuracy(inst)
-        for name, insts in runs.families.items()
+        for name, insts in runs.of("family").items()
         for i, inst in enumerate(insts)
     }
 
@@ -175,7 +175,7 @@ def _paper_3a(grouping: str, column: str) -> dict[int, float]:
 
 def _instability(name: str) -> Callable[[Runs], Evidence | None]:
     def compute(runs: Runs) -> Evidence | None:
-        insts = runs.families.get(name) or []
+        insts = runs.of("family").get(name) or []
         if len(insts) < 2 or len(runs.gt_instances) < 2:
             return None
         items = [(f"a:{i}", tables.final_accuracy(x)) for i, x in enumerate(insts)]
@@ -226,7 +226,7 @@ def _obs2_top3(runs: Runs) -> Evidence | None:
 
 @finding("obs3_last_epochs", "experiments.different_orders_shuffle")
 def _obs3(runs: Runs) -> Evidence | None:
-    insts = runs.families.get("different_orders_shuffle") or []
+    insts = runs.of("family").get("different_orders_shuffle") or []
     if not insts:
         return None
     values = []
@@ -242,7 +242,7 @@ def _obs3(runs: Runs) -> Evidence | None:
 
 @finding("s41_gt_tau_varies", "experiments.different_seeds")
 def _s41(runs: Runs) -> Evidence | None:
-    insts = runs.families.get("different_seeds") or []
+    insts = runs.of("family").get("different_seeds") or []
     if not insts:
         return None
     values = [_windowed(i, runs)[1] for i in insts]
@@ -253,7 +253,7 @@ def _group_values(runs: Runs, grouping: str, index: int) -> dict[int, list[float
     """m -> per-instance GT-Tau-Mean-k (index 0) or Std-k (index 1) for one grouping (m = 1,
     share-all, and m = every child, the ground truth, belong to every grouping)."""
     out = {}
-    for (g, m), insts in runs.groups.items():
+    for (g, m), insts in runs.of("groups").items():
         if g == grouping or m in (1, len(runs.gt.index)):
             out.setdefault(m, [_windowed(i, runs)[index] for i in insts])
     return dict(sorted(out.items()))
@@ -261,7 +261,7 @@ def _group_values(runs: Runs, grouping: str, index: int) -> dict[int, list[float
 
 def _random_means(runs: Runs) -> tuple[dict[int, list[float]], list[int], int] | None:
     """Random grouping's per-instance GT-Tau-Mean-k, its middle m and its largest m."""
-    if not any(g == "random" for g, _ in runs.groups):
+    if not any(g == "random" for g, _ in runs.of("groups")):
         return None
     means = _group_values(runs, "random", 0)
     ms = list(means)
@@ -315,7 +315,7 @@ def _s421_u(runs: Runs) -> Evidence | None:
 
 @finding("s421_case_study", "experiments.groups: random at figures.group_m")
 def _case_study(runs: Runs) -> Evidence | None:
-    group_insts = runs.groups.get(("random", runs.group_m)) or []
+    group_insts = runs.of("groups").get(("random", runs.group_m)) or []
     if not group_insts or not _share_all(runs):
         return None
     values = [
@@ -329,7 +329,7 @@ def case_study_pairs(runs: Runs, index: int = 0) -> list[tuple[float, float]] | 
     """Section 4.2.1's case study, per group of the random partition (m = group_m) of
     instance `index`: GT-Tau-Mean-k of the group run, and of the m = 1 run on the same
     children."""
-    group_insts = runs.groups.get(("random", runs.group_m)) or []
+    group_insts = runs.of("groups").get(("random", runs.group_m)) or []
     share_insts = _share_all(runs)
     if len(group_insts) <= index or len(share_insts) <= index:
         return None
@@ -350,7 +350,7 @@ def case_study_pairs(runs: Runs, index: int = 0) -> list[tuple[float, float]] | 
 
 
 def _trend(runs: Runs, grouping: str, index: int, column: str) -> Evidence | None:
-    if not any(g == grouping for g, _ in runs.groups):
+    if not any(g == grouping for g, _ in runs.of("groups")):
         return None
     per_m = _group_values(runs, grouping, index)
     if len(per_m) < 3:
@@ -374,14 +374,14 @@ def _s422_std(runs: Runs) -> Evidence | None:
 
 
 def _prefix_at(runs: Runs, epochs: int) -> dict[int, list[pd.DataFrame]]:
-    return dict(sorted((k, insts) for (e, k), insts in runs.prefix.items() if e == epochs))
+    return dict(sorted((k, insts) for (e, k), insts in runs.of("prefix").items() if e == epochs))
 
 
 def _prefix_scale(runs: Runs, fid: str) -> tuple[str, str]:
     """(status, note): not testable when the longest prefix training is shorter than the
     ratio to the super-nets' epochs that the claim needs."""
     need = claims.registry().claims[fid].min_epoch_ratio
-    longest = max(e for e, _ in runs.prefix)
+    longest = max(e for e, _ in runs.of("prefix"))
     ratio = longest / runs.epochs if runs.epochs else float("inf")
     if ratio >= need:
         return "", ""
@@ -394,9 +394,9 @@ def _prefix_scale(runs: Runs, fid: str) -> tuple[str, str]:
 
 
 def _prefix_trend(runs: Runs, what: str, fid: str) -> Evidence | None:
-    if not runs.prefix:
+    if not runs.of("prefix"):
         return None
-    per_k = _prefix_at(runs, max(e for e, _ in runs.prefix))
+    per_k = _prefix_at(runs, max(e for e, _ in runs.of("prefix")))
     if len(per_k) < 2:
         return None
     ks = list(per_k)
@@ -435,10 +435,10 @@ def _s43_acc(runs: Runs) -> Evidence | None:
 
 @finding("s43_more_epochs_help", "experiments.prefix with 2 or more epochs")
 def _s43_epochs(runs: Runs) -> Evidence | None:
-    if not runs.prefix:
+    if not runs.of("prefix"):
         return None
     status, note = _prefix_scale(runs, "s43_more_epochs_help")
-    epochs = sorted({e for e, _ in runs.prefix})
+    epochs = sorted({e for e, _ in runs.of("prefix")})
     if len(epochs) < 2:
         note = note or "one prefix training length: nothing to compare"
         return Evidence({}, None, "", status or stats.NOT_TESTABLE, note)
@@ -461,18 +461,18 @@ def _s43_epochs(runs: Runs) -> Evidence | None:
 
 def _finetune_last(runs: Runs, epoch: int, i: int) -> float:
     """GT-Tau at the last finetuning step from instance i's snapshot of `epoch`."""
-    matrix = tables.finetune_matrix(runs.finetune[epoch][i])
+    matrix = tables.finetune_matrix(runs.of("finetune")[epoch][i])
     return float(tables.gt_tau_curve(matrix.iloc[[-1]], runs.gt).iloc[0])
 
 
 @finding("a_finetune_raises_gt_tau", "experiments.finetune")
 def _finetune_gain(runs: Runs) -> Evidence | None:
-    sources = runs.families.get("different_seeds") or []
-    if not runs.finetune or not sources:
+    sources = runs.of("family").get("different_seeds") or []
+    if not runs.of("finetune") or not sources:
         return None
-    epoch = max(runs.finetune)
+    epoch = max(runs.of("finetune"))
     values = []
-    for i in range(min(len(sources), len(runs.finetune[epoch]))):
+    for i in range(min(len(sources), len(runs.of("finetune")[epoch]))):
         before = tables.snapshot_matrix(sources[i], epoch)  # the shared window, to step 0
         shared = tables.gt_tau_curve(before, runs.gt).mean()
         values.append(_finetune_last(runs, epoch, i) - float(shared))
@@ -483,17 +483,17 @@ def _finetune_gain(runs: Runs) -> Evidence | None:
 
 @finding("a_finetune_later_snapshot", "experiments.finetune with 2 or more epochs")
 def _finetune_later(runs: Runs) -> Evidence | None:
-    if len(runs.finetune) < 2:
+    if len(runs.of("finetune")) < 2:
         return None
-    late, early = max(runs.finetune), min(runs.finetune)
-    n = min(len(runs.finetune[late]), len(runs.finetune[early]))
+    late, early = max(runs.of("finetune")), min(runs.of("finetune"))
+    n = min(len(runs.of("finetune")[late]), len(runs.of("finetune")[early]))
     values = [_finetune_last(runs, late, i) - _finetune_last(runs, early, i) for i in range(n)]
     return Evidence(_per_instance(values), 0.8 - 0.6, "context: 'close to 0.8' against 0.6")
 
 
 def _paired_seeds(runs: Runs, other: list[pd.DataFrame]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """(run, the "different seeds" instance of the same seed) for each seed of `other`."""
-    base = runs.families.get("different_seeds") or []
+    base = runs.of("family").get("different_seeds") or []
     return list(zip(other, base, strict=False))
 
 
@@ -505,7 +505,7 @@ def _one_run(evidence: Evidence) -> Evidence:
 
 @finding("a_long_similar", "experiments.long")
 def _long_similar(runs: Runs) -> Evidence | None:
-    pairs = _paired_seeds(runs, runs.long)
+    pairs = _paired_seeds(runs, runs.instances("long"))
     if not pairs:
         return None
     values = [_windowed(a, runs)[1] - _windowed(b, runs)[1] for a, b in pairs]
@@ -514,9 +514,9 @@ def _long_similar(runs: Runs) -> Evidence | None:
 
 @finding("a_bn_momentum_low_steadier", "experiments.bn_momentum")
 def _bn(runs: Runs) -> Evidence | None:
-    if len(runs.bn) < 2:
+    if len(runs.of("bn")) < 2:
         return None
-    lo, hi = runs.bn[min(runs.bn)], runs.bn[max(runs.bn)]
+    lo, hi = runs.of("bn")[min(runs.of("bn"))], runs.of("bn")[max(runs.of("bn"))]
     values = [_windowed(a, runs)[1] - _windowed(b, runs)[1] for a, b in zip(lo, hi, strict=False)]
     return _one_run(Evidence(_per_instance(values, "seed")))
 
@@ -527,7 +527,7 @@ def _mean_jump(inst: pd.DataFrame, runs: Runs) -> float:
 
 @finding("a_sgd_momentum_zero_unsteadier", "experiments.sgd_momentum")
 def _sgd(runs: Runs) -> Evidence | None:
-    pairs = _paired_seeds(runs, runs.sgd.get(0.0) or [])
+    pairs = _paired_seeds(runs, runs.of("sgd").get(0.0) or [])
     if not pairs:
         return None
     values = [_mean_jump(a, runs) - _mean_jump(b, runs) for a, b in pairs]
@@ -539,7 +539,7 @@ def _sgd(runs: Runs) -> Evidence | None:
 
 @finding("x_aggregate_minibatches", "a share-all family")
 def _aggregate_minibatches(runs: Runs) -> Evidence | None:
-    insts = {f"{n}/{i}": x for n, xs in runs.families.items() for i, x in enumerate(xs)}
+    insts = {f"{n}/{i}": x for n, xs in runs.of("family").items() for i, x in enumerate(xs)}
     if not insts:
         return None
     gains = {}
@@ -555,18 +555,19 @@ def _aggregate_minibatches(runs: Runs) -> Evidence | None:
 
 @finding("x_bn_recalibration", "experiments.bn_recalibration")
 def _bn_recalibration(runs: Runs) -> Evidence | None:
-    if not runs.recalibration:
+    if not runs.instances("recalibration"):
         return None
-    gains = recalibration.recalibration_gains(runs.recalibration, runs.gt)
+    gains = recalibration.recalibration_gains(runs.instances("recalibration"), runs.gt)
     return Evidence(_per_instance(gains[max(gains)]))
 
 
 @finding("x_interference", "experiments.telemetry")
 def _interference(runs: Runs) -> Evidence | None:
-    if not runs.telemetry or not runs.telemetry_records:
+    parts = runs.of("telemetry")
+    if not parts.get("telemetry") or not parts.get("records"):
         return None
     values = []
-    for records, telemetry in zip(runs.telemetry_records, runs.telemetry, strict=True):
+    for records, telemetry in zip(parts["records"], parts["telemetry"], strict=True):
         pairs = tables.interference_pairs(records, telemetry)
         taus = [
             tables.kendall_pairs(part["cosine"], part["rank_gain"])
@@ -580,9 +581,9 @@ def _interference(runs: Runs) -> Evidence | None:
 
 def _share_all(runs: Runs) -> list[pd.DataFrame]:
     """The share-all instances (the "different seeds" family, or group sharing at m = 1)."""
-    if runs.families.get("different_seeds"):
-        return runs.families["different_seeds"]
-    return next((insts for (_, m), insts in runs.groups.items() if m == 1), [])
+    if runs.of("family").get("different_seeds"):
+        return runs.of("family")["different_seeds"]
+    return next((insts for (_, m), insts in runs.of("groups").items() if m == 1), [])
 
 
 def _paired_gains(
@@ -612,10 +613,14 @@ def _measured_beats_similar(grouping: str) -> Callable[[Runs], Evidence | None]:
     def compute(runs: Runs) -> Evidence | None:
         keys = [
             ((g, m), ("similar", m))
-            for g, m in sorted(runs.groups)
-            if g == grouping and m > 1 and ("similar", m) in runs.groups
+            for g, m in sorted(runs.of("groups"))
+            if g == grouping and m > 1 and ("similar", m) in runs.of("groups")
         ]
-        return Evidence(_paired_gains(runs, runs.groups, runs.groups, keys)) if keys else None
+        return (
+            Evidence(_paired_gains(runs, runs.of("groups"), runs.of("groups"), keys))
+            if keys
+            else None
+        )
 
     return compute
 
@@ -628,8 +633,8 @@ for _grouping in ("correlation", "gradient"):
 
 @finding("x_warm_start_keeps_gain", "experiments.warm_start")
 def _warm_keeps(runs: Runs) -> Evidence | None:
-    keys = [(k, k) for k in sorted(runs.warm) if k in runs.groups]
-    return Evidence(_paired_gains(runs, runs.warm, runs.groups, keys)) if keys else None
+    keys = [(k, k) for k in sorted(runs.of("warm")) if k in runs.of("groups")]
+    return Evidence(_paired_gains(runs, runs.of("warm"), runs.of("groups"), keys)) if keys else None
 
 
 def _gain_over_share_all(runs: Runs, groups: dict[tuple[str, int], list[pd.DataFrame]]):
@@ -642,12 +647,12 @@ def _gain_over_share_all(runs: Runs, groups: dict[tuple[str, int], list[pd.DataF
 
 @finding("x_warm_start_beats_share_all", "experiments.warm_start")
 def _warm_gain(runs: Runs) -> Evidence | None:
-    return _gain_over_share_all(runs, runs.warm)
+    return _gain_over_share_all(runs, runs.of("warm"))
 
 
 @finding("x_equal_compute_keeps_gain", "experiments.equal_compute")
 def _equal_gain(runs: Runs) -> Evidence | None:
-    return _gain_over_share_all(runs, runs.equal)
+    return _gain_over_share_all(runs, runs.of("equal"))
 
 
 # --------------------------------------------------------------------------- the verdicts

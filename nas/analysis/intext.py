@@ -91,7 +91,7 @@ def _last_epochs(inst: pd.DataFrame, runs: Runs) -> pd.DataFrame:
     0.7,
 )
 def _seed_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
-    insts = runs.families.get("different_seeds") or []
+    insts = runs.of("family").get("different_seeds") or []
     if len(insts) < 2:  # S-Tau compares instances
         return None
     curve = tables.s_tau_per_epoch([tables.epoch_matrix(i) for i in insts])
@@ -109,7 +109,7 @@ def _seed_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
     0.63,
 )
 def _last_epochs_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
-    insts = runs.families.get(tables.SHUFFLE) or []
+    insts = runs.of("family").get(tables.SHUFFLE) or []
     values = [metrics.s_tau(tables.row_list(_last_epochs(i, runs)))["mean"] for i in insts]
     if not values:
         return None
@@ -126,9 +126,9 @@ def _last_epochs_s_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
     0.7,
 )
 def _different_epochs_gt_tau(runs: Runs) -> list[tuple[str, Ours]] | None:
-    if not runs.families.get(tables.SHUFFLE):
+    if not runs.of("family").get(tables.SHUFFLE):
         return None
-    insts = runs.families[tables.SHUFFLE]
+    insts = runs.of("family")[tables.SHUFFLE]
     chosen = insts[tables.different_epochs_instance(insts, runs.gt)]
     taus = tables.gt_tau_curve(_last_epochs(chosen, runs), runs.gt)
     return [("", _range(list(taus), "the instance Table 2's different_epochs row reads"))]
@@ -138,10 +138,10 @@ def _finetune_range(pick: Callable[[list[int]], int]):
     """GT-Tau over the second half of the finetuning steps from the snapshot `pick` chooses."""
 
     def compute(runs: Runs) -> list[tuple[str, Ours]] | None:
-        if not runs.finetune:
+        if not runs.of("finetune"):
             return None
-        epoch = pick(list(runs.finetune))
-        first = runs.finetune[epoch][0]  # the paper's numbers are of one instance
+        epoch = pick(list(runs.of("finetune")))
+        first = runs.of("finetune")[epoch][0]  # the paper's numbers are of one instance
         taus = tables.gt_tau_curve(tables.finetune_matrix(first), runs.gt)
         late = list(taus.iloc[len(taus) // 2 :])
         note = f"snapshot of epoch {epoch}; second half of the finetuning steps"
@@ -204,10 +204,10 @@ number(
     math.nan,
 )
 def _prefix_first_above(runs: Runs) -> list[tuple[str, Ours]] | None:
-    if not runs.prefix:
+    if not runs.of("prefix"):
         return None
-    longest = max(e for e, _ in runs.prefix)
-    insts = {key: v for key, v in runs.prefix.items() if key[0] == longest}
+    longest = max(e for e, _ in runs.of("prefix"))
+    insts = {key: v for key, v in runs.of("prefix").items() if key[0] == longest}
     firsts = tables.first_above(tables.prefix_curve(insts, runs.gt), PREFIX_THRESHOLD)
     out = []
     for row in firsts.itertuples():
@@ -231,9 +231,9 @@ def _prefix_first_above(runs: Runs) -> list[tuple[str, Ours]] | None:
     0.5,
 )
 def _sgd_zero(runs: Runs) -> list[tuple[str, Ours]] | None:
-    if 0.0 not in runs.sgd:
+    if 0.0 not in runs.of("sgd"):
         return None
-    matrix = tables.dense_matrix(runs.sgd[0.0][0])
+    matrix = tables.dense_matrix(runs.of("sgd")[0.0][0])
     taus = tables.gt_tau_curve(matrix, runs.gt)
     return [("", _range(list(taus), f"the {len(taus)} mini-batches Figure 9 draws"))]
 

@@ -33,6 +33,7 @@ from nas.analysis import (
 from nas.core import similarity
 from nas.core.config import from_dict
 from nas.core.records import atomic_write_text
+from nas.core.runset import RunSet
 from nas.core.searchspace import partition
 
 Instances = dict[str, list[list[str]]]
@@ -44,23 +45,21 @@ def read_ground_truth(path: str | Path) -> pd.DataFrame:
     return metrics.read_ground_truth(path)
 
 
-def _split_key(label: str) -> tuple[str, str]:
-    a, _, b = label.partition("/")
-    return a, b
-
-
 @dataclass
 class Inputs:
     """What one product reads: its runs' records files, the ground truth and the config.
 
     Records are loaded on demand, per label, so a builder names the runs it uses and nothing
-    else is read; the labels are those ``nas.study.catalog`` gives the product's runs.
+    else is read; the labels are those ``nas.study.catalog`` gives the product's runs. The
+    runs an experiment hands on arrive typed as well (``sets``: each label's RunSet), so a
+    builder reads them by their key's fields, never by parsing a label.
     """
 
     files: Instances
     gt_path: str | Path
     config: dict[str, Any]
     hours: dict[str, float] = field(default_factory=dict)  # per label: one instance's cost
+    sets: dict[str, RunSet] = field(default_factory=dict)  # label -> its run set
 
     @cached_property
     def gt(self) -> pd.DataFrame:
@@ -74,9 +73,13 @@ class Inputs:
     def last_epochs(self) -> int:
         return int(self.config["last_epochs"])
 
-    def load(self, label: str) -> list[pd.DataFrame]:
+    def load(self, label: str | RunSet) -> list[pd.DataFrame]:
         """The instances of one label, each its runs' records concatenated."""
-        return [tables.load_instance(files) for files in self.files[label]]
+        return [tables.load_instance(files) for files in self.files[str(label)]]
+
+    def of(self, experiment: str) -> dict[Any, list[pd.DataFrame]]:
+        """An experiment's run sets, loaded, by their key's value ((grouping, m), ...)."""
+        return {s.value: self.load(s) for s in self.sets.values() if s.experiment == experiment}
 
     def first(self, label: str) -> pd.DataFrame:
         return self.load(label)[0]
@@ -113,8 +116,8 @@ class Inputs:
         return {k: self.load(k) for k in self.files if k.startswith("different_")}
 
     def prefix(self) -> dict[tuple[int, int], list[pd.DataFrame]]:
-        """Prefix runs keyed (epochs, k) from labels 'epochs/k'."""
-        return {(int(e), int(k)): self.load(f"{e}/{k}") for e, k in map(_split_key, self.labels())}
+        """Prefix runs keyed (epochs, k)."""
+        return self.of("prefix")
 
 
 def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
@@ -141,8 +144,7 @@ def table2(src: Inputs) -> pd.DataFrame:
 
 
 def table3a(src: Inputs) -> pd.DataFrame:
-    groups = {(g, int(m)): src.load(f"{g}/{m}") for g, m in map(_split_key, src.labels())}
-    ours = tables.table3a(groups, src.gt, src.window, src.ceiling())
+    ours = tables.table3a(src.of("groups"), src.gt, src.window, src.ceiling())
     return tables.beside_paper(ours, reference.paper_table("table3a"), ["grouping", "m"])
 
 
@@ -171,16 +173,14 @@ def aggregation_table(src: Inputs) -> pd.DataFrame:
 
 
 def recalibration_table(src: Inputs) -> pd.DataFrame:
-    instances = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files["instances"]]
-    return recalibration.recalibration_table(instances, src.gt)
+    [label] = src.labels()
+    return recalibration.recalibration_table(_read(src, src.sets[label]), src.gt)
 
 
 def _tradeoff(src: Inputs) -> pd.DataFrame:
-    labels = src.labels()
     hours = src.hours  # device-hours per strategy: the study's cost model (nas.study.catalog)
-    finals = src.gt_finals()
-    runs = {label: src.load(label) for label in labels}
-    return tradeoff.tradeoff_table(runs, src.gt, src.window, hours, finals)
+    runs = {s: src.load(s) for s in src.sets.values() if s.experiment != GROUND_TRUTH}
+    return tradeoff.tradeoff_table(runs, src.gt, src.window, hours, src.gt_finals())
 
 
 def tradeoff_table(src: Inputs) -> pd.DataFrame:
@@ -223,11 +223,7 @@ def figure3(src: Inputs, stem: Path) -> Any:
 
 
 def figure4(src: Inputs, stem: Path) -> Any:
-    tuned = {
-        int(k.removeprefix("epoch")): tables.load_instance(src.files[k][0])
-        for k in src.labels()
-        if k != "source"
-    }
+    tuned = {epoch: insts[0] for epoch, insts in src.of("finetune").items()}
     source = src.first("source") if src.files.get("source") else None
     return figures.figure4(tuned, src.gt, stem, shared=source, ceiling=src.ceiling())
 
@@ -250,19 +246,15 @@ def figure8(src: Inputs, stem: Path) -> Any:
 
 
 def figure9(src: Inputs, stem: Path) -> Any:
-    """Every SGD momentum of the config, after the baseline's (labels 'baseline<v>' and
-    'momentum<v>', see nas.study.catalog)."""
-    panels = {
-        _momentum_title(label): src.first(label)
-        for label in sorted(src.files, key=lambda k: not k.startswith("baseline"))
-    }
+    """The baseline momentum's run (label ``baseline``, when the seeds family is on), then
+    every SGD momentum of the config (its run sets)."""
+    panels = {}
+    if src.files.get("baseline"):
+        baseline = from_dict(dict(src.config.get("run", {}))).momentum
+        panels[f"{baseline} (baseline)"] = src.first("baseline")
+    for value, insts in src.of("sgd").items():
+        panels[str(value)] = insts[0]
     return figures.figure9(panels, src.gt, stem)
-
-
-def _momentum_title(label: str) -> str:
-    if label.startswith("baseline"):
-        return f"{label.removeprefix('baseline')} (baseline)"
-    return label.removeprefix("momentum")
 
 
 def prefix_curve_figure(src: Inputs, stem: Path) -> Any:
@@ -300,8 +292,7 @@ def figure6_children(config: dict, children: list[str]) -> list[str]:
 
 
 def findings_runs(src: Inputs) -> findings.Runs:
-    """Load every experiment the findings read; labels are '<experiment>:<key>' (see
-    nas.study.catalog)."""
+    """Load every run set the findings read (the experiments' run sets, nas.study.catalog)."""
     group_m, partition_seed = _figure_partition(src.config)
     runs = findings.Runs(
         gt=src.gt,
@@ -311,43 +302,26 @@ def findings_runs(src: Inputs) -> findings.Runs:
         group_m=group_m,
         partition_seed=partition_seed,
     )
-    for label in src.files:
-        _add_run(runs, label, src)
+    for run_set in src.sets.values():
+        instances = _read(src, run_set)
+        if run_set.experiment == GROUND_TRUTH:
+            runs.gt_instances = [tables.final_accuracy(inst) for inst in instances]
+        else:
+            runs.sets.setdefault(run_set.experiment, {})[run_set.value] = instances
     return runs
 
 
-def _add_run(runs: findings.Runs, label: str, src: Inputs) -> None:
-    kind, _, key = label.partition(":")
-    if kind == "ground_truth":
-        runs.gt_instances = [tables.final_accuracy(inst) for inst in src.load(label)]
-    elif kind == "family":
-        runs.families[key] = src.load(label)
-    elif kind == "groups":
-        grouping, m = _split_key(key)
-        runs.groups[(grouping, int(m))] = src.load(label)
-    elif kind in ("warm", "equal"):
-        grouping, m = _split_key(key)
-        getattr(runs, kind)[(grouping, int(m))] = src.load(label)
-    elif kind == "prefix":
-        epochs, k = _split_key(key)
-        runs.prefix[(int(epochs), int(k))] = src.load(label)
-    elif kind == "finetune":
-        runs.finetune[int(key)] = src.load(label)
-    elif kind == "long":
-        runs.long = src.load(label)
-    elif kind == "bn":
-        runs.bn[float(key)] = src.load(label)
-    elif kind == "sgd":
-        runs.sgd[float(key)] = src.load(label)
-    elif kind == "telemetry":
-        if key == "records":
-            runs.telemetry_records = src.load(label)
-        else:
-            runs.telemetry = [read_telemetry(f) for [f] in src.files[label]]
-    elif kind == "recalibration":
-        runs.recalibration = [pd.read_csv(f, dtype={"child": str}) for [f] in src.files[label]]
-    else:
-        raise ValueError(f"findings: unknown input label {label!r}")
+def _read(src: Inputs, run_set: RunSet) -> list[pd.DataFrame]:
+    """A run set's instances, each read as its reader says: records (concatenated), BN
+    recalibration's table, or a telemetry file."""
+    if run_set.reader == "records":
+        return src.load(run_set)
+    read = read_telemetry if run_set.reader == "telemetry" else _read_recalibration
+    return [read(f) for [f] in src.files[str(run_set)]]
+
+
+def _read_recalibration(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"child": str})
 
 
 def findings_section(src: Inputs, stem: Path) -> None:

@@ -22,24 +22,18 @@ import numpy as np
 import pandas as pd
 
 from nas.analysis import rankstats, tables
+from nas.core.runset import RunSet
 
-SHARE_ALL = "share-all"
 GROUND_TRUTH = "ground_truth"
-KINDS = ("groups", "warm", "equal", "prefix")  # label prefixes "<kind>:<a>/<b>"
 COLUMNS = ["strategy", "kind", "grouping", "m", "k", "epochs", "gt_tau_mean", "gt_tau_lo"]
 COLUMNS += ["gt_tau_hi", "t1r_mean", "t3r_mean", "device_hours", "pareto", "n"]
 
 
-def describe(label: str) -> dict:
-    """The columns a label names: kind, grouping, m, k, epochs (empty where not applicable)."""
-    row = {"kind": label, "grouping": "", "m": np.nan, "k": np.nan, "epochs": np.nan}
-    kind, _, rest = label.partition(":")
-    if kind not in KINDS:
-        return row
-    a, _, b = rest.partition("/")
-    if kind == "prefix":
-        return {**row, "kind": kind, "epochs": int(a), "k": int(b)}
-    return {**row, "kind": kind, "grouping": a, "m": int(b)}
+def describe(run_set: RunSet) -> dict:
+    """The columns a strategy's run set names: kind (its experiment), grouping, m, k, epochs
+    (empty where its key has no such field)."""
+    fields = {"grouping": "", "m": np.nan, "k": np.nan, "epochs": np.nan}
+    return {"kind": run_set.experiment, **{f: run_set.get(f, v) for f, v in fields.items()}}
 
 
 def instance_scores(inst: pd.DataFrame, gt: pd.DataFrame, window: int) -> tuple[float, int, int]:
@@ -61,27 +55,26 @@ def pareto_front(costs: Sequence[float], quality: Sequence[float]) -> list[bool]
 
 
 def tradeoff_table(
-    runs: dict[str, list[pd.DataFrame]],
+    runs: dict[RunSet, list[pd.DataFrame]],
     gt: pd.DataFrame,
     window: int,
     hours: dict[str, float],
     gt_finals: Sequence[pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """One row per strategy label of `runs` (and the ground truth, given two or more seeds),
-    cheapest first; COLUMNS."""
+    """One row per strategy of `runs` (and the ground truth, given two or more seeds),
+    cheapest first; COLUMNS. `hours` is keyed by the run sets' labels."""
     gt = tables.as_gt(gt)
-    scored = {
-        label: [instance_scores(i, gt, window) for i in insts] for label, insts in runs.items()
-    }
+    scored = {s: [instance_scores(i, gt, window) for i in insts] for s, insts in runs.items()}
     if gt_finals is not None and len(gt_finals) > 1 and GROUND_TRUTH in hours:
-        scored[GROUND_TRUTH] = tables.leave_one_out_scores(gt_finals)
+        scored[RunSet(GROUND_TRUTH)] = tables.leave_one_out_scores(gt_finals)
     rows = []
-    for label, scores in scored.items():
+    for run_set, scores in scored.items():
         taus, t1s, t3s = zip(*scores, strict=True)
+        label = run_set.label
         rows.append(
             {
                 "strategy": label,
-                **describe(label),
+                **describe(run_set),
                 "gt_tau_mean": float(np.mean(taus)),
                 **rankstats.interval(taus, "gt_tau"),
                 "t1r_mean": float(np.mean(t1s)),

@@ -12,33 +12,31 @@ Runs are given as files relative to the results folder, grouped {label: [instanc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from nas.analysis import products, tables, tradeoff
-from nas.core.config import from_dict
+from nas.analysis import products, tables
+from nas.core.runset import RunSet
 from nas.core.searchspace import MEASURED_GROUPINGS
 from nas.core.studyconfig import fill_defaults
+from nas.study import experiments
 from nas.study.cost import Cost
-from nas.study.plan import FAMILIES, Study
+from nas.study.experiments import EXPERIMENTS, FAMILIES, SHARE_ALL
+from nas.study.paths import FOLDERS, each, partition_file, records, similarity_file
+from nas.study.plan import Study
 
-Files = dict[str, list[list[str]]]
+Files = dict[str | RunSet, list[list[str]]]  # a product's own names, or the registry's run sets
 Kind = Literal["table", "figure", "section"]
 
-FOLDERS: dict[str, str] = {"table": "tables", "figure": "figures", "section": ""}
 EXTENSIONS: dict[str, tuple[str, ...]] = {
     "table": (".csv", ".md", ".tex"),
     "figure": (".png", ".pdf"),
     "section": (".csv", ".md"),
 }
-FINETUNE = "finetune"  # results/finetune/init<seed>/epoch<E>.csv: the finetuning rule's outputs
-RECALIBRATION = "recalibration"  # results/recalibration/<share-all run>.csv: BN recalibration
-TELEMETRY = "telemetry"  # results/telemetry/<share-all run>.csv: interference telemetry
-SHARE_ALL = "share-all"  # the strategies table's reference row
 
 
 @dataclass(frozen=True)
@@ -68,52 +66,34 @@ class Product:
 # --------------------------------------------------------------------------- runs
 
 
-def records(paths: Iterable[str]) -> list[str]:
-    """The records files of runs (paths under results/runs)."""
-    return [f"runs/{p}/records.csv" for p in paths]
+def instances(study: Study, name: str) -> dict[tuple, list[list[str]]]:
+    """An experiment's instances (run paths) by key."""
+    return EXPERIMENTS[name].instances(study)
 
 
-def each(paths: Iterable[str]) -> list[list[str]]:
-    """One instance per run."""
-    return [records([p]) for p in paths]
-
-
-def finetune_file(epoch: int, seed: int = 0) -> str:
-    """Finetuning records of "different seeds" instance `seed` from its snapshot at `epoch`."""
-    return f"{FINETUNE}/init{seed}/epoch{epoch}.csv"
-
-
-def finetune_instances(study: Study, epoch: int) -> list[list[str]]:
-    """One instance per finetuning source (every "different seeds" instance)."""
-    return [[finetune_file(epoch, s)] for s in range(len(study.finetune_sources()))]
-
-
-def recalibration_file(path: str) -> str:
-    return f"{RECALIBRATION}/{path}.csv"
-
-
-def recalibration_runs(study: Study) -> Files:
-    """The BN recalibration table: one file per "different seeds" instance."""
-    return {"instances": [[recalibration_file(p)] for p in study.recalibration_sources()]}
-
-
-def telemetry_file(path: str) -> str:
-    return f"{TELEMETRY}/{path}.csv"
+def family(study: Study, name: str) -> list[str]:
+    return experiments.paths(study, name)
 
 
 def telemetry_runs(study: Study) -> Files:
     """The interference figure: the first telemetry run's records and its telemetry."""
-    path = study.telemetry_run()
-    return {"records": each([path]), "telemetry": [[telemetry_file(path)]]}
+    files = EXPERIMENTS["telemetry"].files(study)
+    return {s.get("part"): insts[:1] for s, insts in files.items()}
+
+
+def recalibration_runs(study: Study) -> Files:
+    """The BN recalibration table: one file per "different seeds" instance."""
+    return dict(EXPERIMENTS["bn_recalibration"].files(study))
 
 
 def _ground_truth(study: Study) -> list[list[str]]:
     """Ground-truth instances (one per seed); none with the paper's Table 5."""
-    return [records(inst) for inst in study.ground_truth()] if study.trained_gt() else []
+    gt = EXPERIMENTS["ground_truth"]
+    return [records(inst) for inst in gt.instances(study)[()]] if gt.enabled(study) else []
 
 
 def _families(study: Study) -> Files:
-    return {name: each(study.family(name)) for name in FAMILIES if study.enabled(name)}
+    return {name: each(family(study, name)) for name in FAMILIES if study.enabled(name)}
 
 
 def families_and_gt(study: Study) -> Files:
@@ -137,30 +117,29 @@ def ground_truth_runs(study: Study) -> Files:
 
 
 def shuffled_runs(study: Study) -> Files:
-    return {"shuffled": each(study.family("different_orders_shuffle"))}
+    return {"shuffled": each(family(study, "different_orders_shuffle"))}
 
 
 def dense_pair_runs(study: Study) -> Files:
     """Figure 5: the first ordered and the first reshuffled instance."""
     return {
-        "ordered": each(study.family("different_seeds")[:1]),
-        "shuffled": each(study.family("different_orders_shuffle")[:1]),
+        "ordered": each([study.reference_run()]),
+        "shuffled": each(family(study, "different_orders_shuffle")[:1]),
     }
 
 
 def finetune_runs(study: Study) -> Files:
-    """Figure 4: each snapshot's finetuning, and the source run's snapshot points."""
-    out = {f"epoch{e}": [[finetune_file(e)]] for e in study.finetune_epochs()}
+    """Figure 4: each snapshot's finetuning of the first source, and that source's snapshot
+    points."""
+    tuned = EXPERIMENTS["finetune"].files(study)
+    out: Files = {s: insts[:1] for s, insts in tuned.items()}
     if study.finetune_before():
-        out["source"] = each([study.finetune_source()])
+        out["source"] = each([study.reference_run()])
     return out
 
 
 def group_runs(study: Study) -> Files:
-    return {
-        f"{grouping}/{m}": [records(inst) for inst in insts]
-        for (grouping, m), insts in study.groups().items()
-    }
+    return dict(EXPERIMENTS["groups"].files(study))
 
 
 def group_pair_runs(study: Study) -> Files:
@@ -172,75 +151,50 @@ def group_pair_runs(study: Study) -> Files:
 
 
 def prefix_runs(study: Study) -> Files:
-    return {f"{e}/{k}": each(paths) for (e, k), paths in study.prefix_instances().items()}
+    return dict(EXPERIMENTS["prefix"].files(study))
+
+
+def _each(study: Study, name: str) -> dict[tuple, list[list[str]]]:
+    """An experiment's instances as records files, by key."""
+    return {key: [records(i) for i in insts] for key, insts in instances(study, name).items()}
 
 
 def long_runs(study: Study) -> Files:
-    return {"long": each([study.long_run()])}
-
-
-def long_seed_runs(study: Study) -> Files:
-    """The long runs of every seed (the findings pair them with "different seeds")."""
-    return {"long": each(study.long_runs())}
+    return {"long": _each(study, "long")[()][:1]}
 
 
 def bn_runs(study: Study) -> Files:
-    return {f"bn{value}": each(paths) for value, paths in study.bn_runs().items()}
+    return {f"bn{value}": insts for (value,), insts in _each(study, "bn_momentum").items()}
 
 
 def sgd_runs(study: Study) -> Files:
-    """Figure 9: each SGD momentum's run and, when the seeds family is on, its first
-    instance: the same run at the baseline momentum (Figure 5a)."""
-    out = {}
+    """Figure 9: each SGD momentum's first run and, when the seeds family is on, the
+    ``baseline``: the first instance, the same run at the baseline momentum (Figure 5a)."""
+    out: Files = {}
     if study.enabled("different_seeds"):
-        baseline = from_dict(dict(study.base)).momentum
-        out[f"baseline{baseline}"] = each(study.family("different_seeds")[:1])
-    for value, path in study.sgd_runs().items():
-        out[f"momentum{value}"] = each([path])
+        out["baseline"] = each([study.reference_run()])
+    out.update({s: insts[:1] for s, insts in EXPERIMENTS["sgd_momentum"].files(study).items()})
     return out
 
 
 def strategies_runs(study: Study) -> Files:
     """The strategies table: share-all (the different-seeds family), when on, as the
     reference row, then each extra strategy of experiments.strategies."""
-    out = {}
-    if study.enabled("different_seeds"):
-        out[SHARE_ALL] = each(study.family("different_seeds"))
-    out.update({name: each(paths) for name, paths in study.strategy_runs().items()})
-    return out
-
-
-GROUP_VARIANTS = {  # label kind -> (experiment, the Study's instances by (grouping, m))
-    "groups": ("groups", Study.groups),
-    "warm": ("warm_start", Study.warm_groups),
-    "equal": ("equal_compute", Study.equal_groups),
-}
-
-
-def group_variant_runs(
-    study: Study, kinds: Iterable[str], keep: Callable[[int], bool] = lambda m: True
-) -> Files:
-    """Group sharing and its variants, labelled '<kind>:<grouping>/<m>', for the enabled
-    experiments of `kinds` and the m that `keep` accepts."""
     out: Files = {}
-    for kind in kinds:
-        experiment, instances = GROUP_VARIANTS[kind]
-        if study.enabled(experiment):
-            for (grouping, m), insts in instances(study).items():
-                if keep(m):
-                    out[f"{kind}:{grouping}/{m}"] = [records(inst) for inst in insts]
+    if study.enabled("different_seeds"):
+        out[SHARE_ALL] = each(family(study, "different_seeds"))
+    out.update({name: insts for (name,), insts in _each(study, "strategies").items()})
     return out
 
 
-def _instance_hours(cost: Cost, label: str, instances: Sequence[Sequence[str]]) -> float:
+def _instance_hours(cost: Cost, run_set: RunSet, insts: Sequence[Sequence[str]]) -> float:
     """Mean device-hours of one instance (its runs' jobs, a packed job's split among its
     seeds), plus share-all's training up to the snapshot a warm start or measured partition
     reads."""
-    hours = float(np.mean([sum(map(cost.run_hours, inst)) for inst in instances]))
-    info = tradeoff.describe(label)
-    if info["kind"] == "warm":
+    hours = float(np.mean([sum(map(cost.run_hours, inst)) for inst in insts]))
+    if run_set.experiment == "warm":
         hours += cost.share_hours_until(cost.study.warm_epoch())
-    elif info["grouping"] in MEASURED_GROUPINGS:
+    elif run_set.get("grouping") in MEASURED_GROUPINGS:
         hours += cost.share_hours_until(cost.study.interference_epoch())
     return hours
 
@@ -249,67 +203,35 @@ def tradeoff_hours(study: Study, files: Files) -> dict[str, float]:
     """Device-hours of one instance of each strategy, and of the ground truth's seeds."""
     cost = Cost(study)
     hours = {
-        label: _instance_hours(cost, label, insts)
-        for label, insts in files.items()
-        if label != tradeoff.GROUND_TRUTH
+        str(s): _instance_hours(cost, s, insts)
+        for s, insts in files.items()
+        if isinstance(s, RunSet)
     }
-    if files.get(tradeoff.GROUND_TRUTH):
-        runs = files[tradeoff.GROUND_TRUTH]
-        hours[tradeoff.GROUND_TRUTH] = float(
-            np.mean([sum(map(cost.run_hours, inst)) for inst in runs])
-        )
+    if files.get("ground_truth"):
+        runs = files["ground_truth"]
+        hours["ground_truth"] = float(np.mean([sum(map(cost.run_hours, i)) for i in runs]))
     return hours
 
 
 def tradeoff_runs(study: Study) -> Files:
-    """The trade-off table: every strategy of the study by its nas.analysis.tradeoff label
-    (share-all,
-    groups, warm and equal-compute groups, prefix), instances as the tables read them; m = 1
-    (share-all) and m = all children trained as long as the super-nets (the ground truth)
-    are rows of their own."""
-    out: Files = {}
-    if study.enabled("different_seeds"):
-        out[SHARE_ALL] = each(study.family("different_seeds"))
-    kinds = ("groups", "warm", "equal")
-    out.update(group_variant_runs(study, kinds, lambda m: 1 < m < study.n_children))
-    if study.enabled("prefix"):
-        out.update({f"prefix:{e}/{k}": each(p) for (e, k), p in study.prefix_instances().items()})
-    return out
+    """The trade-off table: every strategy a budget could pick (the experiments' tradeoff
+    run sets: share-all, groups, warm and equal-compute groups, prefix), instances as the
+    tables read them; m = 1 (share-all) and m = all children trained as long as the
+    super-nets (the ground truth) are rows of their own."""
+    return dict(experiments.tradeoff_sets(study))
 
 
 def partition_runs(study: Study) -> Files:
     """The partition figure: per measured grouping, its similarity and its partition at the
     figure's m."""
     m = study.partition_figure_m()
-    return {
-        g: [[study.similarity_file(g), study.partition_file(g, m)]]
-        for g in study.measured_groupings()
-    }
+    return {g: [[similarity_file(g), partition_file(g, m)]] for g in study.measured_groupings()}
 
 
 def all_runs(study: Study) -> Files:
-    """Every enabled experiment, labelled '<experiment>:<key>' (the findings, in-text numbers)."""
-    out = {f"family:{k}": v for k, v in _families(study).items()}
-    out["ground_truth"] = _ground_truth(study)
-    if study.enabled("groups"):
-        out.update({f"groups:{k}": v for k, v in group_runs(study).items()})
-    if study.enabled("prefix"):
-        out.update({f"prefix:{k}": v for k, v in prefix_runs(study).items()})
-    for epoch in study.finetune_epochs():
-        out[f"finetune:{epoch}"] = finetune_instances(study, epoch)
-    if study.enabled("long"):
-        out["long"] = long_seed_runs(study)["long"]
-    if study.enabled("bn_momentum"):
-        out.update({f"bn:{v}": each(paths) for v, paths in study.bn_runs().items()})
-    if study.enabled("sgd_momentum"):
-        out.update({f"sgd:{v}": each(paths) for v, paths in study.sgd_seed_runs().items()})
-    if study.recalibration_batches():
-        out["recalibration"] = recalibration_runs(study)["instances"]
-    if study.enabled("telemetry"):
-        out["telemetry:records"] = each(study.telemetry_runs())
-        out["telemetry:telemetry"] = [[telemetry_file(p)] for p in study.telemetry_runs()]
-    out.update(group_variant_runs(study, ("warm", "equal")))
-    return out
+    """Every enabled experiment's run sets, the trained ground truth's among them (the
+    findings, in-text numbers)."""
+    return dict(experiments.run_sets(study))
 
 
 # --------------------------------------------------------------------------- captions
@@ -740,6 +662,11 @@ PRODUCTS: tuple[Product, ...] = (
 # --------------------------------------------------------------------------- lookups
 
 
+def labelled(files: Files) -> dict[str, list[list[str]]]:
+    """Files by label: how a product's runs travel through the workflow's parameters."""
+    return {str(label): insts for label, insts in files.items()}
+
+
 def switch_on(study: Study, switch: str) -> bool:
     """Whether a product's experiment is on: ``ground_truth`` means the children are trained
     (config ground_truth: trained, not the paper's Table 5); any other name is the
@@ -769,10 +696,15 @@ def lookup(kind: str, name: str) -> Product:
 def build(
     product: Product, files: Files, gt_path: str | Path, stem: str | Path, config: dict
 ) -> Any:
-    """Build one product from its runs' records files (paths as the workflow passes them)."""
+    """Build one product from its runs' records files (paths as the workflow passes them,
+    labelled). The study is planned again to type the labels: each of the product's run sets
+    (nas.core.runset) comes back as the experiment declared it, never parsed from a label."""
     config = fill_defaults(config)
-    hours = product.hours(Study(config), files) if product.hours else {}
-    src = products.Inputs(files, gt_path, config, hours)
+    study = Study(config)
+    planned = product.runs(study)
+    sets = {str(s): s for s in planned if isinstance(s, RunSet) and str(s) in files}
+    hours = product.hours(study, planned) if product.hours else {}
+    src = products.Inputs(labelled(files), gt_path, config, hours, sets)
     if product.kind == "table":
         return tables.write_table(product.build(src), Path(stem), product.caption)
     return product.build(src, Path(stem))

@@ -65,7 +65,7 @@ class Cost:
     def share_hours_until(self, epoch: int) -> float:
         """Training device-hours of a "different seeds" instance up to `epoch`: what a warm
         start or a measured partition spends before it can begin."""
-        train, _ = self.job_parts(self.study.jobs[self.study.interference_source()])
+        train, _ = self.job_parts(self.study.jobs[self.study.reference_run()])
         return train * epoch / self.study.epochs
 
     def downstream_hours(self, path: str) -> float:
@@ -77,7 +77,7 @@ class Cost:
             waits = {}
             for job in self.study.jobs.values():
                 sources = [s.removeprefix("snapshots/").rsplit("/", 1)[0] for s in job.snapshots]
-                sources += [self.study.interference_source()] if job.partition else []
+                sources += [self.study.reference_run()] if job.partition else []
                 cost = self.job_hours(job)
                 for source in sources:
                     waits[source] = max(waits.get(source, 0.0), cost)

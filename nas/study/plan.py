@@ -21,32 +21,13 @@ from nas.core.datasets import dataset_sizes
 from nas.core.searchspace import MEASURED_GROUPINGS
 from nas.core.similarity import MIN_CORRELATION_POINTS
 from nas.core.studyconfig import with_defaults
-
-# Where each kind of training job keeps its run folder (under results/runs), one wildcard for
-# each thing the study varies: the workflow's output patterns (workflow/rules/supernet.smk,
-# one rule per entry, train_<key>). A seed-packed job trains init seeds `seeds` (a-b) at once.
-RUN_PATTERNS: dict[str, str] = {
-    "share": "share/e{epochs}/{order}/{tag}/init{seed}_ord{order_seed}",
-    "prefix": "prefix/e{epochs}/k{k}/init{seed}",
-    "strategy": "strategy/{name}/e{epochs}/init{seed}",
-    "groups": "groups/e{epochs}/{grouping}{m}/init{seed}/g{groups}",
-    "groups_packed": "groups/e{epochs}/{grouping}{m}/seeds{seeds}/g{groups}",
-    "alone": "alone/e{epochs}/init{seed}/g{groups}",
-    "alone_packed": "alone/e{epochs}/seeds{seeds}/g{groups}",
-    "warm": "warm/e{epochs}/from{warm}/{grouping}{m}/init{seed}/g{groups}",
-    "warm_packed": "warm/e{epochs}/from{warm}/{grouping}{m}/seeds{seeds}/g{groups}",
-    "equal": "equal/e{epochs}/steps{steps}/{grouping}{m}/init{seed}/g{groups}",
-    "equal_packed": "equal/e{epochs}/steps{steps}/{grouping}{m}/seeds{seeds}/g{groups}",
-}
-RESULTS = "results"  # the workflow's results folder (common.smk), which run configs name
-# Beyond the paper (nas.measure.interference): measured partitions, one file per grouping and m
-INTERFERENCE = "interference"
-
-FAMILIES = {  # share-all families of Tables 1-2: (order, which seed varies)
-    "different_seeds": ("fixed", "init"),
-    "different_orders": ("shuffled", "order"),
-    "different_orders_shuffle": ("reshuffled", "order"),
-}
+from nas.study import experiments
+from nas.study.paths import (
+    RESULTS,
+    RUN_PATTERNS,
+    partition_file,
+    snapshot_file,
+)
 
 
 @dataclass(frozen=True)
@@ -136,7 +117,7 @@ class Study:
         path = self._path(
             "share", epochs=epochs, order=order, tag=tag, seed=init, order_seed=order_seed
         )
-        source = path in self._share_instance_paths()
+        source = path in self.seed_instance_paths()
         if source and self.finetune_epochs():
             over["snapshot_dense"] = self.finetune_before()
         if source and self.enabled("telemetry"):  # at most all the other children
@@ -175,10 +156,16 @@ class Study:
         epoch = self.interference_epoch() if epoch is None else int(epoch)
         return _check_epoch(epoch, self.epochs, "experiments.warm_start.epoch")
 
-    def interference_source(self) -> str:
-        """The share-all run that measured partitions read: the first "different seeds"
-        instance (its snapshot and the mini-batches evaluated before it)."""
+    def reference_run(self) -> str:
+        """The first "different seeds" instance: the run measured partitions read (its
+        snapshot and the mini-batches evaluated before it), Figure 4's finetuning source,
+        the telemetry figure's run and Figure 5a's ordered run."""
         return self.share("fixed", 0, 0)
+
+    def seed_instances(self) -> list[str]:
+        """The "different seeds" instances: the sources of finetuning, BN recalibration and
+        telemetry (the findings' unit is the instance)."""
+        return [self.share("fixed", s, 0) for s in range(self.n)]
 
     def measured_groupings(self) -> list[str]:
         """The measured groupings some experiment trains (each one interference job)."""
@@ -190,18 +177,11 @@ class Study:
         ms = sorted({m for g in self.measured_groupings() for m in self.partition_m(g)})
         return self.figure_group_m() if self.figure_group_m() in ms else ms[-1]
 
-    def similarity_file(self, grouping: str) -> str:
-        return f"{INTERFERENCE}/{grouping}/similarity.csv"
-
     def declared_snapshot_epochs(self) -> list[int]:
         """The epochs of the declared snapshot files (finetuning, BN recalibration's last
         epoch, measured partitions and warm starts)."""
         final = [self.epochs] if self.recalibration_batches() else []
         return sorted({*self.finetune_epochs(), *self.sharing_epochs(), *final})
-
-    def partition_file(self, grouping: str, m: int) -> str:
-        """A measured partition's file, relative to the results folder."""
-        return f"{INTERFERENCE}/{grouping}/m{m}.csv"
 
     def partition_m(self, grouping: str) -> list[int]:
         """Every m a measured grouping is trained at (Table 3a rows, warm starts, equal
@@ -214,26 +194,11 @@ class Study:
                 ms |= {int(m) for m in section["m"]}
         return sorted(m for m in ms if 1 < m < self.n_children)
 
-    def telemetry_run(self) -> str | None:
-        """The run the interference figure draws (experiments.telemetry): the first
-        "different seeds" instance; None when off."""
-        return self._share_path(0) if self.enabled("telemetry") else None
-
-    def telemetry_runs(self) -> list[str]:
-        """Every run that records interference telemetry: each "different seeds" instance
-        (the finding's unit is the instance); [] when off."""
-        return self.family("different_seeds") if self.enabled("telemetry") else []
-
     def recalibration_batches(self) -> list[int]:
         """The N of BN recalibration (experiments.bn_recalibration.batches); [] when off."""
         if not self.enabled("bn_recalibration"):
             return []
         return [int(n) for n in self.exp["bn_recalibration"]["batches"]]
-
-    def recalibration_sources(self) -> list[str]:
-        """The runs BN recalibration reads at their last epoch: the "different seeds"
-        instances (a final snapshot each)."""
-        return self.family("different_seeds")
 
     def finetune_before(self) -> int:
         """Mini-batches before each snapshot at which the finetuning source evaluates every
@@ -243,9 +208,9 @@ class Study:
         ft = self.exp["finetune"]
         return int(ft["steps"] if ft["before"] is None else ft["before"])
 
-    def _share_instance_paths(self) -> list[str]:
-        """The "different seeds" instances by their paths (finetuning sources, telemetry):
-        only these runs pay for snapshot points, not every share-all run with snapshots."""
+    def seed_instance_paths(self) -> list[str]:
+        """The "different seeds" instances' paths, without planning them: only these runs
+        pay for snapshot points, not every share-all run with snapshots."""
         return [self._share_path(s) for s in range(self.n)]
 
     def finetune_epochs(self) -> list[int]:
@@ -286,7 +251,7 @@ class Study:
         grouping, epoch = self._as_partition(grouping, m), self.warm_epoch()
         for s in range(self.n):
             self.share("fixed", s, 0)  # the snapshots' runs
-        template = self.snapshot_file(self._share_path(seed="{seed}"), epoch)
+        template = snapshot_file(self._share_path(seed="{seed}"), epoch)
         over = {
             **self._group_over(grouping, m),
             "warm_start": f"{RESULTS}/{template}",
@@ -311,11 +276,6 @@ class Study:
         return RUN_PATTERNS["share"].format(
             epochs=self.epochs, order="fixed", tag="base", seed=seed, order_seed=0
         )
-
-    @staticmethod
-    def snapshot_file(path: str, epoch: int) -> str:
-        """The declared snapshot of share-all run `path` at `epoch`, under results/."""
-        return f"snapshots/{path}/epoch{epoch}.pt"
 
     def window_only(self) -> dict[str, Any]:
         """Tables 3-4 read only the last `window` mini-batches (and the final epoch): group and
@@ -416,10 +376,10 @@ class Study:
         its seeds warm-start from (Job fields)."""
         out: dict[str, Any] = {}
         if over.get("grouping") in MEASURED_GROUPINGS and 1 < over["m"] < self.n_children:
-            out["partition"] = self.partition_file(over["grouping"], over["m"])
+            out["partition"] = partition_file(over["grouping"], over["m"])
         if over.get("warm_epoch"):
             epoch = over["warm_epoch"]
-            out["snapshots"] = tuple(self.snapshot_file(self._share_path(s), epoch) for s in seeds)
+            out["snapshots"] = tuple(snapshot_file(self._share_path(s), epoch) for s in seeds)
         return out
 
     def prefix(self, epochs: int, k: int, init: int) -> str:
@@ -462,152 +422,21 @@ class Study:
         value = self.exp.get(name, False)
         return bool(value.get("enabled", True)) if isinstance(value, dict) else bool(value)
 
-    def family(self, name: str) -> list[str]:
-        order, varies = FAMILIES[name]
-        return [
-            self.share(order, i if varies == "init" else 0, i if varies == "order" else 0)
-            for i in range(self.n)
-        ]
-
-    def ground_truth(self) -> list[list[str]]:
-        return [self.alone_instance(s) for s in range(self.gt_seeds())]
-
-    def groups(self) -> dict[tuple[str, int], list[list[str]]]:
-        """Table 3a's instances by (grouping, m): experiments.groups' groupings at its m, and
-        with experiments.interference on, the measured groupings at that section's m."""
-        g = self.exp["groups"]
-        pairs = [(grouping, m) for grouping in g["grouping"] for m in g["m"]]
-        if self.enabled("interference"):
-            i = self.exp["interference"]
-            pairs += [(grouping, m) for grouping in i["grouping"] for m in i["m"]]
-        return {
-            (grouping, int(m)): [self.group_instance(grouping, int(m), i) for i in range(self.n)]
-            for grouping, m in dict.fromkeys(pairs)
-        }
-
-    def warm_groups(self) -> dict[tuple[str, int], list[list[str]]]:
-        return self._sweep(self.exp["warm_start"], self.warm_instance)
-
-    def equal_groups(self) -> dict[tuple[str, int], list[list[str]]]:
-        return self._sweep(self.exp["equal_compute"], self.equal_instance)
-
-    def _sweep(self, section: dict[str, Any], instance) -> dict[tuple[str, int], list[list[str]]]:
-        """Instances by (grouping, m) over a section's groupings and m."""
-        return {
-            (grouping, int(m)): [instance(grouping, int(m), i) for i in range(self.n)]
-            for grouping in section["grouping"]
-            for m in section["m"]
-        }
-
-    def prefix_instances(self) -> dict[tuple[int, int], list[str]]:
-        p = self.exp["prefix"]
-        return {
-            (e, k): [self.prefix(e, k, i) for i in range(self.n)]
-            for e in p["epochs"]
-            for k in p["k"]
-        }
-
-    def strategy_runs(self) -> dict[str, list[str]]:
-        """Each extra strategy's instances by its name (config experiments.strategies: a
-        strategy registered in nas.core.sharing, trained `instances` times like share-all)."""
-        entries = self.exp["strategies"]
-        names = [e["name"] for e in entries]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ConfigError(f"experiments.strategies: names repeat: {twice}")
-        return {e["name"]: [self.strategy(e, i) for i in range(self.n)] for e in entries}
-
-    def finetune_source(self) -> str:
-        """Figure 4's source: the first "different seeds" instance."""
-        return self.finetune_sources()[0]
-
-    def finetune_sources(self) -> list[str]:
-        """Every "different seeds" instance is finetuned from its snapshots: the finding's
-        unit is the instance, not a finetuning step of one instance."""
-        return self.family("different_seeds")
-
     def ablation_seeds(self, name: str) -> int:
-        """Seeds of the long and SGD-momentum runs (experiments.<name>.seeds; null = as many
+        """Seeds of the long and momentum runs (experiments.<name>.seeds; null = as many
         as the "different seeds" instances they are paired with)."""
         seeds = self.exp[name].get("seeds")
         return self.n if seeds is None else int(seeds)
-
-    def long_run(self) -> str:
-        """Figure 7's long share-all run (the first seed of long_runs)."""
-        return self.long_runs()[0]
-
-    def long_runs(self) -> list[str]:
-        """The long share-all runs, one per seed (paired with the "different seeds" instance
-        of that seed): only their last mini-batches are read, so they evaluate them and the
-        final epoch, not every one of their (at paper scale 2000) epochs."""
-        epochs = int(self.exp["long"]["epochs"])
-        return [
-            self.share("fixed", s, 0, epochs=epochs, tag="long", eval_epochs="last")
-            for s in range(self.ablation_seeds("long"))
-        ]
-
-    def bn_runs(self) -> dict[float, list[str]]:
-        """Figure 8's runs: like the long run, only their last mini-batches are read, so
-        they evaluate those and their final epoch, not every epoch."""
-        bn = self.exp["bn_momentum"]
-        return {
-            v: [
-                self.share("fixed", s, 0, tag=f"bn{v}", bn_momentum=v, eval_epochs="last")
-                for s in range(int(bn["seeds"]))
-            ]
-            for v in bn["values"]
-        }
-
-    def sgd_runs(self) -> dict[float, str]:
-        """Figure 9's runs (the first seed of each momentum value's)."""
-        return {v: paths[0] for v, paths in self.sgd_seed_runs().items()}
-
-    def sgd_seed_runs(self) -> dict[float, list[str]]:
-        """Each SGD momentum's runs, one per seed (paired with the "different seeds" instance
-        of that seed): read, and so evaluated, as bn_runs."""
-        seeds = range(self.ablation_seeds("sgd_momentum"))
-        return {
-            v: [
-                self.share("fixed", s, 0, tag=f"mom{v}", momentum=v, eval_epochs="last")
-                for s in seeds
-            ]
-            for v in self.exp["sgd_momentum"]["values"]
-        }
 
     def all_jobs(self) -> dict[str, Job]:
         """Every job of the study, planned once when the Study was made."""
         return self.jobs
 
     def _plan(self) -> None:
-        """Instantiate every enabled experiment and the runs the figures read (fills
-        self.jobs); only here do queries register jobs."""
-        for name in FAMILIES:
-            if self.enabled(name):
-                self.family(name)
-        if self.trained_gt():
-            self.ground_truth()
-        for name, fn in [
-            ("groups", self.groups),
-            ("prefix", self.prefix_instances),
-            ("long", self.long_runs),
-            ("bn_momentum", self.bn_runs),
-            ("sgd_momentum", self.sgd_seed_runs),
-            ("strategies", self.strategy_runs),
-            ("warm_start", self.warm_groups),
-            ("equal_compute", self.equal_groups),
-        ]:
-            if self.enabled(name):
-                fn()
-        if self.enabled("interference"):
-            self.interference_source()
-        if self.finetune_epochs():
-            self.finetune_sources()
-        if self.recalibration_batches():
-            self.recalibration_sources()
-        if self.enabled("telemetry"):
-            self.telemetry_runs()
-        if self.enabled("groups"):  # Figure 6's instance, whatever m the table sweeps
-            self.group_instance("random", self.figure_group_m(), 0)
+        """Plan every enabled experiment (nas.study.experiments): only here do queries
+        register jobs."""
+        for experiment in experiments.enabled(self):
+            experiment.plan(self)
 
     def figure_group_m(self) -> int:
         """The m of Figure 6's random partition (config figures.group_m)."""
@@ -629,7 +458,7 @@ class Study:
                 f"({self.n_children}); those partitions are the similar ones, nothing to measure"
             )
         if "correlation" in self.measured_groupings():
-            before = self.jobs[self.interference_source()].overrides.get("snapshot_dense", 0)
+            before = self.jobs[self.reference_run()].overrides.get("snapshot_dense", 0)
             if before < MIN_CORRELATION_POINTS:
                 raise ConfigError(
                     f"experiments.interference: the correlation grouping reads the mini-batches "
@@ -661,34 +490,8 @@ class Study:
         return dataset_sizes(cfg.dataset, cfg.validation, cfg.holdout)
 
     def experiment_jobs(self) -> dict[str, list[str]]:
-        """Job paths each enabled experiment needs (a job may serve several experiments)."""
-        out: dict[str, list[str]] = {}
-        for name in FAMILIES:
-            if self.enabled(name):
-                out[name] = self.family(name)
-        if self.trained_gt():
-            out["ground_truth"] = self.job_paths(self.ground_truth())
-        if self.enabled("groups"):
-            for (grouping, m), insts in self.groups().items():
-                out[f"groups_{grouping}_m{m}"] = self.job_paths(insts)
-        if self.enabled("prefix"):
-            for (epochs, k), paths in self.prefix_instances().items():
-                out[f"prefix_e{epochs}_k{k}"] = paths
-        if self.finetune_epochs():
-            out["finetune_sources"] = self.finetune_sources()
-        if self.enabled("long"):
-            out["long"] = self.long_runs()
-        if self.enabled("bn_momentum"):
-            out["bn_momentum"] = [p for ps in self.bn_runs().values() for p in ps]
-        if self.enabled("sgd_momentum"):
-            out["sgd_momentum"] = [p for ps in self.sgd_seed_runs().values() for p in ps]
-        for name, paths in self.strategy_runs().items():
-            out[f"strategy_{name}"] = paths
-        for kind, fn in (("warm_start", self.warm_groups), ("equal_compute", self.equal_groups)):
-            if self.enabled(kind):
-                for (grouping, m), insts in fn().items():
-                    out[f"{kind}_{grouping}_m{m}"] = self.job_paths(insts)
-        return out
+        """Job paths of each row of the plan (a job may serve several experiments)."""
+        return {row: jobs for e in experiments.enabled(self) for row, jobs in e.jobs(self).items()}
 
     def job_paths(self, instances: list[list[str]]) -> list[str]:
         """The jobs that train these instances' runs (a packed job once)."""

@@ -9,12 +9,9 @@ from snakemake.utils import validate
 from nas.core import safeyaml, studyconfig
 from nas.study import catalog
 from nas.study.cost import Cost
-from nas.study.plan import (
-    INTERFERENCE as INTERFERENCE_FOLDER,
-    RESULTS,
-    RUN_PATTERNS,
-    Study,
-)
+from nas.study import paths
+from nas.study.paths import RESULTS, RUN_PATTERNS
+from nas.study.plan import Study
 
 # Snakemake's reader allows duplicate keys and any size; nas.core.studyconfig.check refuses alias
 # bombs, non-finite numbers and unknown keys (naming the nearest known one), with a bounded
@@ -27,15 +24,16 @@ STUDY = Study(config)
 STUDY.validate()  # every job's run config, before any job runs
 COST = Cost(STUDY)  # device-hours per job: the SLURM time limits
 JOBS = STUDY.all_jobs()
-RUNS = f"{RESULTS}/runs"
-TABLES = f"{RESULTS}/{catalog.FOLDERS['table']}"
-FIGURES = f"{RESULTS}/{catalog.FOLDERS['figure']}"
-GROUND_TRUTH = f"{RESULTS}/ground_truth.csv"
-FINETUNE = f"{RESULTS}/{catalog.FINETUNE}"
-SNAPSHOTS = f"{RESULTS}/snapshots"
-RECALIBRATION = f"{RESULTS}/{catalog.RECALIBRATION}"
-TELEMETRY = f"{RESULTS}/{catalog.TELEMETRY}"
-INTERFERENCE = f"{RESULTS}/{INTERFERENCE_FOLDER}"
+RUNS = f"{RESULTS}/{paths.RUNS}"
+TABLES = f"{RESULTS}/{paths.FOLDERS['table']}"
+FIGURES = f"{RESULTS}/{paths.FOLDERS['figure']}"
+GROUND_TRUTH = f"{RESULTS}/{paths.GROUND_TRUTH}"
+PLAN = f"{RESULTS}/{paths.PLAN}"
+FINETUNE = f"{RESULTS}/{paths.FINETUNE}"
+SNAPSHOTS = f"{RESULTS}/{paths.SNAPSHOTS}"
+RECALIBRATION = f"{RESULTS}/{paths.RECALIBRATION}"
+TELEMETRY = f"{RESULTS}/{paths.TELEMETRY}"
+INTERFERENCE = f"{RESULTS}/{paths.INTERFERENCE}"
 
 
 def _alternatives(paths):
@@ -80,7 +78,7 @@ def under_results(files):
     {label: [instance: [file, ...]]}."""
     return {
         label: [[f"{RESULTS}/{f}" for f in inst] for inst in insts]
-        for label, insts in files.items()
+        for label, insts in catalog.labelled(files).items()
     }
 
 
@@ -206,7 +204,7 @@ def product_caption(kind, name=None):
 
 def all_targets():
     outputs = [f for p in catalog.enabled(STUDY) for f in p.outputs()]
-    return [f"{RESULTS}/plan.csv"] + [f"{RESULTS}/{f}" for f in outputs]
+    return [PLAN] + [f"{RESULTS}/{f}" for f in outputs]
 
 
 # Snapshots (workflow/rules/finetune.smk)
@@ -226,7 +224,7 @@ LINK_OR_COPY = (
 
 def finetune_source(wildcards):
     """The "different seeds" instance a finetuning job's seed names."""
-    return STUDY.finetune_sources()[int(wildcards.seed)]
+    return STUDY.seed_instances()[int(wildcards.seed)]
 
 
 def snapshot_of(path, epoch):
@@ -244,7 +242,7 @@ def interference_epoch():
 def interference_source(wildcards):
     """What a signal reads from the first "different seeds" instance: its records
     (correlation) or its snapshot at the interference epoch (gradient)."""
-    path = STUDY.interference_source()
+    path = STUDY.reference_run()
     if wildcards.signal == "gradient":
         return snapshot_of(path, interference_epoch())
     return producers([f"{RUNS}/{path}/records.csv"])

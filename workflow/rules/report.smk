@@ -7,7 +7,7 @@ localrules:
 
 rule plan:
     output:
-        f"{RESULTS}/plan.csv",
+        PLAN,
     log:
         "logs/plan.log",
     conda:
