@@ -23,7 +23,7 @@ from nas.analysis import products, tables
 from nas.core.runset import RunSet
 from nas.core.searchspace import MEASURED_GROUPINGS
 from nas.core.studyconfig import fill_defaults
-from nas.study import experiments
+from nas.study import captions, experiments
 from nas.study.cost import Cost
 from nas.study.experiments import EXPERIMENTS, FAMILIES, SHARE_ALL
 from nas.study.paths import FOLDERS, each, partition_file, records, similarity_file
@@ -48,9 +48,17 @@ class Product:
     needs: tuple[str, ...]  # experiments that must be on (see switch_on); () = always made
     runs: Callable[[Study], Files]
     build: Callable[..., Any]  # table: Inputs -> DataFrame; else (Inputs, stem) -> files
-    caption: str  # a table's: also its .md and .tex caption
-    notes: str = ""  # shown in the report after the caption
     hours: Callable[[Study, Files], dict[str, float]] | None = None  # cost per run label
+
+    @property
+    def caption(self) -> str:
+        """Its caption (captions.yaml); a table's is also its .md and .tex caption."""
+        return captions.caption(self.kind, self.name)
+
+    @property
+    def notes(self) -> str:
+        """What the report shows after the caption."""
+        return captions.notes(self.kind, self.name)
 
     def stem(self) -> str:
         """Its path without extension, relative to the results folder."""
@@ -92,13 +100,9 @@ def _ground_truth(study: Study) -> list[list[str]]:
     return [records(inst) for inst in gt.instances(study)[()]] if gt.enabled(study) else []
 
 
-def _families(study: Study) -> Files:
+def families(study: Study) -> Files:
+    """Tables 1-2, Figure 2, the aggregation table: the enabled share-all families."""
     return {name: each(family(study, name)) for name in FAMILIES if study.enabled(name)}
-
-
-def families_and_gt(study: Study) -> Files:
-    """Tables 1-2 and Figure 2: the enabled share-all families and the ground truth."""
-    return {**_families(study), "ground_truth": _ground_truth(study)}
 
 
 def with_gt(runs: Callable[[Study], Files]) -> Callable[[Study], Files]:
@@ -234,428 +238,54 @@ def all_runs(study: Study) -> Files:
     return dict(experiments.run_sets(study))
 
 
-# --------------------------------------------------------------------------- captions
-
-DIFFERENT_EPOCHS = (
-    "different_epochs: the last `last_epochs` epochs of one reshuffled-order instance; which "
-    "one the paper does not state. Ours: the instance of lower-median {by} (its own {cols}); "
-    "different_epochs_median_all: each column's median over all instances; "
-    "different_epochs_mean_all: each column's mean over them."
-)
-PAPER_BESIDE = "Columns ending in ``_paper`` hold the published values."
-STATISTICS = (
-    "Beyond the paper (nas/analysis/rankstats.py): ``_lo``/``_hi``, the 95 % t-interval of the "
-    "mean over instances; ``spearman``; ``sparse_tau``, Kendall tau with accuracies rounded to "
-    "0.1 %; ``p_at_5``/``p_at_10``, the share of the ground truth's top 5/10 in the rank's; "
-    "``top5_best``/``top5_worst``, the best and worst ground-truth rank among the rank's top 5; "
-    "each a mean over instances{window}. {ceiling}"
-)
-CEILING_ROW = (
-    "Row ``split_half_agreement``: tau between the mean accuracies of disjoint halves of the "
-    "ground-truth seeds (mean over the splits; lo and hi, or max and min, its range over them), "
-    "how well two ground truths of half the seeds each agree: a floor on the full ground "
-    "truth's reliability, not a ceiling. Row ``perfect_rank_bound`` (Table 2): the GT-Tau a "
-    "ranking by the children's true accuracies would reach against the mean of all seeds "
-    "(simulated from the seeds' spread, nas.analysis.rankstats), the level no estimate can be "
-    "expected "
-    "to pass. (Row ``ground_truth`` compares each seed with the mean of the others, leave one "
-    "out, as the findings do.)"
-)
-CEILING_COLUMN = CEILING_ROW.replace("Row ``split_half_agreement``", "``gt_split_half``").replace(
-    " (mean over the splits; lo and hi, or max and min, its range over them)", ""
-)
-WINDOWED = " (of the window's points, averaged)"
-DENSE = (
-    "Each curve is one child's validation accuracy after each of the last ``run.dense_last`` "
-    "mini-batches; lighter colours are better ground-truth ranks, and a diamond marks the child "
-    "trained at that mini-batch."
-)
-
-TRADEOFF = (
-    "Which sharing for which budget (beyond the paper): every strategy's GT-Tau-Mean-k (k = "
-    "``window``) with its 95 % t-interval over instances, T1R and T3R of the final "
-    "rank, against the device-hours one instance costs (nas.study.cost); ``pareto``: "
-    "no other strategy costs as little and ranks better."
-)
-TRADEOFF_NOTES = (
-    "Strategies: ``share-all``; ``groups:<grouping>/<m>`` (random, similar, and the measured "
-    "correlation and gradient groupings); ``warm:<grouping>/<m>``, groups warm-started from "
-    "share-all's snapshot (few-shot NAS); ``equal:<grouping>/<m>``, groups at share-all's "
-    "total steps; ``prefix:<epochs>/<k>``; ``ground_truth``, each seed against the mean of "
-    "the others. Hours come from ``throughput`` (the scale preset: CPU figures) and include "
-    "share-all's training up to the snapshot a warm start or measured partition reads."
-)
-
 # --------------------------------------------------------------------------- the registry
 
-P = Product
+P, TABLE, FIGURE, SECTION = Product, "table", "figure", "section"
 PRODUCTS: tuple[Product, ...] = (
-    P(
-        "table1",
-        "table",
-        needs=(),
-        runs=families_and_gt,
-        build=products.table1,
-        caption=(
-            "Instability of multiple instances: S-Tau (mean, max, min) at the final epoch. "
-            + DIFFERENT_EPOCHS.format(by="S-Tau over those epochs", cols="Max and Min")
-        ),
-        notes=PAPER_BESIDE + " ``s_tau_lo``/``s_tau_hi``: the 95 % jackknife t-interval over "
-        "instances (the pairs share instances; none for the different-epochs rows, epochs of "
-        "one run). " + CEILING_ROW,
-    ),
-    P(
-        "table2",
-        "table",
-        needs=(),
-        runs=families_and_gt,
-        build=products.table2,
-        caption=(
-            "Comparison with ground truth: GT-Tau, T1R and T3R (mean and std of 10 numbers). "
-            + DIFFERENT_EPOCHS.format(by="final GT-Tau", cols="means and stds over those epochs")
-        ),
-        notes=PAPER_BESIDE + " " + STATISTICS.format(window="", ceiling=CEILING_ROW),
-    ),
-    P(
-        "table3a",
-        "table",
-        needs=("groups",),
-        runs=with_gt(group_runs),
-        build=products.table3a,
-        caption="Group sharing: GT-Tau-Mean-k and GT-Tau-Std-k, mean and std over instances.",
-        notes=PAPER_BESIDE
-        + " k is ``window`` (the paper: 64). "
-        + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
-    ),
-    P(
-        "table3b",
-        "table",
-        needs=("prefix",),
-        runs=with_gt(prefix_runs),
-        build=products.table3b,
-        caption="Prefix sharing at the longest training: GT-Tau-Mean-k and GT-Tau-Std-k.",
-        notes=PAPER_BESIDE
-        + " ``epochs`` is our longest prefix run (the paper's: 2000). "
-        + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
-    ),
-    P(
-        "table4",
-        "table",
-        needs=("prefix",),
-        runs=with_gt(prefix_runs),
-        build=products.table4,
-        caption="Prefix sharing: GT-Tau and accuracy statistics over the last k mini-batches.",
-        notes=PAPER_BESIDE + " " + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN),
-    ),
-    P(
-        "table5",
-        "table",
-        needs=("ground_truth",),
-        runs=ground_truth_runs,
-        build=products.table5,
-        caption="Ground truth: accuracy of each child trained alone (mean, std over seeds), rank.",
-        notes=PAPER_BESIDE,
-    ),
-    P(
-        "strategies",
-        "table",
-        needs=("strategies",),
-        runs=with_gt(strategies_runs),
-        build=products.strategies_table,
-        caption=(
-            "Extra sharing strategies (``experiments.strategies``) beside share-all: GT-Tau and "
-            "accuracy statistics over the last k mini-batches, as in Table 4."
-        ),
-        notes=(
-            "``children``: how many children one run ranks (GT-Tau compares them with the "
-            "ground truth's ranks of the same children). k is ``window``. "
-            + STATISTICS.format(window=WINDOWED, ceiling=CEILING_COLUMN)
-        ),
-    ),
-    P(
-        "aggregation",
-        "table",
-        needs=(),
-        runs=_families,
-        build=products.aggregation_table,
-        caption=(
-            "Rank aggregation (beyond the paper): GT-Tau, T1R and T3R of a rank read once "
-            "(``final``), averaged over the last k mini-batches (``last_minibatches``, k = "
-            "``window``) or the last epochs (``last_epochs``), and the consensus (mean rank) of "
-            "a family's instances."
-        ),
-        notes=(
-            "``gt_tau_lo``/``gt_tau_hi``: 95 % t-interval over instances (consensus: the "
-            "jackknife's, leaving out one voting instance at a time). ``gain``: GT-Tau minus "
-            "``final``'s, paired by instance, "
-            "with its interval (consensus: minus the instances' mean final GT-Tau, no interval). "
-            "Dense points are evaluated on ``run.minibatch_eval_images`` images, epoch points on "
-            "the whole validation split." + " " + STATISTICS.format(window="", ceiling="")
-        ),
-    ),
+    # name, kind, the experiments it needs, its runs, its builder; captions: captions.yaml
+    P("table1", TABLE, (), with_gt(families), products.table1),
+    P("table2", TABLE, (), with_gt(families), products.table2),
+    P("table3a", TABLE, ("groups",), with_gt(group_runs), products.table3a),
+    P("table3b", TABLE, ("prefix",), with_gt(prefix_runs), products.table3b),
+    P("table4", TABLE, ("prefix",), with_gt(prefix_runs), products.table4),
+    P("table5", TABLE, ("ground_truth",), ground_truth_runs, products.table5),
+    P("strategies", TABLE, ("strategies",), with_gt(strategies_runs), products.strategies_table),
+    P("aggregation", TABLE, (), families, products.aggregation_table),
     P(
         "recalibration",
-        "table",
-        needs=("bn_recalibration",),
-        runs=recalibration_runs,
-        build=products.recalibration_table,
-        caption=(
-            "BN recalibration (beyond the paper): GT-Tau, T1R and T3R of every child evaluated "
-            'from the final weights of each "different seeds" instance after its BN statistics '
-            "are recomputed on N training mini-batches (N = 0: the super-net's own statistics, "
-            "the paper's evaluation)."
-        ),
-        notes=(
-            "``gt_tau_lo``/``gt_tau_hi``: 95 % t-interval over instances; ``gain``: GT-Tau "
-            "minus N = 0's, paired by instance, with its interval; ``acc_mean``: the children's "
-            "mean accuracy; ``seconds_per_child``: wall "
-            "seconds to recalibrate and evaluate one child (``experiments.bn_recalibration``)."
-            + " "
-            + STATISTICS.format(window="", ceiling="")
-        ),
+        TABLE,
+        ("bn_recalibration",),
+        recalibration_runs,
+        products.recalibration_table,
     ),
-    P(
-        "intext",
-        "table",
-        needs=(),
-        runs=all_runs,
-        build=products.intext_table,
-        caption=(
-            "The paper's in-text numbers (ranges, a case study, a bound) beside ours; a range "
-            "is low-high, a single value has low = high."
-        ),
-        notes=(
-            "From Sections 3.2, 3.3, 4.2.1, 4.3 and Appendix A.2.2 "
-            "(``nas/analysis/intext.py``): ``paper`` "
-            "as printed, ``paper_low``/``paper_high`` and ``ours_low``/``ours_high`` the range, "
-            "``n`` the units summarised, ``note`` what to read it against. The prefix rows give, "
-            "per k, the first evaluated epoch at which the mean GT-Tau over instances is above 0.6 "
-            "(the paper: k = 0 takes over 1000 of 2000 epochs)."
-        ),
-    ),
-    P(
-        "prefix_curve",
-        "table",
-        needs=("prefix",),
-        runs=with_gt(prefix_runs),
-        build=products.prefix_curve_table,
-        caption=(
-            "Prefix sharing: GT-Tau of the epoch points, mean and std over instances, "
-            "per run length and k (the figure prefix_curve draws)."
-        ),
-        notes=(
-            "Epoch points every ``experiments.prefix.eval_every`` epochs and the last. "
-            "``gt_tau_lo``/``gt_tau_hi``: 95 % t-interval of the mean over instances. "
-            + CEILING_COLUMN
-        ),
-    ),
-    P(
-        "figure2",
-        "figure",
-        needs=(),
-        runs=families_and_gt,
-        build=products.figure2,
-        caption=(
-            'S-Tau after every epoch for "Diff. seeds", "Diff. orders (shuffle)" and the ground '
-            "truth: how much the instances of a family agree on the ranking (Section 3.2)."
-        ),
-        notes=(
-            "Epochs drawn: ``figures.figure2_epochs`` (the paper's 120-200). A ground truth "
-            "trained longer than the super-nets (``experiments.ground_truth.epochs``) is drawn "
-            "as its final S-Tau, dashed."
-        ),
-    ),
-    P(
-        "figure3",
-        "figure",
-        needs=("different_orders_shuffle",),
-        runs=shuffled_runs,
-        build=products.figure3,
-        caption=(
-            "Distribution of the rank of each child, ordered from the ground-truth best to worst: "
-            "(a) the final rank over the reshuffled-order instances, (b) the rank over the last "
-            "``last_epochs`` epochs of one of them. Boxes span the quartiles, with a line at the "
-            "median; whiskers show the range; outliers are circles."
-        ),
-    ),
-    P(
-        "figure4",
-        "figure",
-        needs=("finetune",),
-        runs=with_gt(finetune_runs),
-        build=products.figure4,
-        caption=(
-            'Finetuning from snapshots of the first "different seeds" instance (Section 3.3): '
-            "accuracy of every child (top) and GT-Tau (bottom), one column per snapshot epoch "
-            "(``experiments.finetune.epochs``). The dash-dotted black line: the ground truth's "
-            "split-half agreement."
-        ),
-        notes=(
-            "Solid: the source run's own evaluations after each of the mini-batches before the "
-            "snapshot (``experiments.finetune.before``), all children sharing one copy; dotted: "
-            "each child finetuned alone from the snapshot. x counts mini-batches from the snapshot."
-        ),
-    ),
+    P("intext", TABLE, (), all_runs, products.intext_table),
+    P("prefix_curve", TABLE, ("prefix",), with_gt(prefix_runs), products.prefix_curve_table),
+    P("figure2", FIGURE, (), with_gt(families), products.figure2),
+    P("figure3", FIGURE, ("different_orders_shuffle",), shuffled_runs, products.figure3),
+    P("figure4", FIGURE, ("finetune",), with_gt(finetune_runs), products.figure4),
     P(
         "figure5",
-        "figure",
-        needs=("different_seeds", "different_orders_shuffle"),
-        runs=dense_pair_runs,
-        build=products.figure5,
-        caption=(
-            "Validation accuracy of all children over the last mini-batches, (a) ordered (the "
-            'first "different seeds" instance), (b) shuffled (a new order every 64 mini-batches).'
-        ),
-        notes=DENSE + " Ordered, the pattern repeats with the period of the child order.",
+        FIGURE,
+        ("different_seeds", "different_orders_shuffle"),
+        dense_pair_runs,
+        products.figure5,
     ),
-    P(
-        "figure6",
-        "figure",
-        needs=("groups",),
-        runs=group_pair_runs,
-        build=products.figure6,
-        caption=(
-            "Validation accuracy of one group of group sharing (random grouping, m = "
-            "``figures.group_m``, the group holding ``figures.group_child``) over the last "
-            "mini-batches, (a) within its group, (b) the same children under full sharing (m = 1)."
-        ),
-        notes=(
-            "A colour per child (legend: its ground-truth rank); a diamond marks the child trained "
-            "at that mini-batch."
-        ),
-    ),
-    P(
-        "figure7",
-        "figure",
-        needs=("long",),
-        runs=long_runs,
-        build=products.figure7,
-        caption=(
-            "Validation accuracy of all children over the last mini-batches of a share-all run of "
-            "``experiments.long.epochs`` epochs (the paper: 2000), drawn as Figure 5a."
-        ),
-        notes=DENSE,
-    ),
-    P(
-        "figure8",
-        "figure",
-        needs=("bn_momentum",),
-        runs=with_gt(bn_runs),
-        build=products.figure8,
-        caption=(
-            "GT-Tau over the last mini-batches, one curve per instance, one panel per BN momentum "
-            "(``experiments.bn_momentum.values``; the paper: 0.1 and 0.9). The dash-dotted black "
-            "line: the ground truth's split-half agreement."
-        ),
-    ),
-    P(
-        "figure9",
-        "figure",
-        needs=("sgd_momentum",),
-        runs=sgd_runs,
-        build=products.figure9,
-        caption=(
-            "Validation accuracy of all children over the last mini-batches, one panel per SGD "
-            'momentum: the baseline ``run.momentum`` (the first "different seeds" instance, as '
-            "in Figure 5a) and every value of ``experiments.sgd_momentum.values`` (the paper: 0, "
-            "where the accuracy varies over a wider range)."
-        ),
-        notes=DENSE,
-    ),
-    P(
-        "prefix_curve",
-        "figure",
-        needs=("prefix",),
-        runs=with_gt(prefix_runs),
-        build=products.prefix_curve_figure,
-        caption=(
-            "Prefix sharing (Section 4.3): GT-Tau against epochs, one line per k (mean over "
-            "instances, a band of one std), one panel per run length; the dashed line is 0.6, a "
-            "circle each k's first epoch above it; the dash-dotted black line the ground truth's "
-            "split-half agreement."
-        ),
-        notes=(
-            "The paper: k = 0 takes over 1000 of 2000 epochs. Not a figure of the paper: it draws "
-            "the curve behind that sentence."
-        ),
-    ),
-    P(
-        "interference",
-        "figure",
-        needs=("telemetry",),
-        runs=telemetry_runs,
-        build=products.interference_figure,
-        caption=(
-            "Interference telemetry (beyond the paper): before each of the last mini-batches of "
-            'the first "different seeds" instance, the cosine between the trained child\'s '
-            "gradient on the shared weights and a sampled other child's, against the rank that "
-            "other child gains at that mini-batch (its rank before minus after; positive: it "
-            "climbed)."
-        ),
-        notes=(
-            "``experiments.telemetry.children`` other children per mini-batch; the title gives "
-            "Kendall tau between cosine and rank gain over the pairs drawn."
-        ),
-    ),
-    P(
-        "tradeoff",
-        "table",
-        needs=(),
-        runs=with_gt(tradeoff_runs),
-        hours=tradeoff_hours,
-        build=products.tradeoff_table,
-        caption=TRADEOFF,
-        notes=TRADEOFF_NOTES,
-    ),
-    P(
-        "tradeoff",
-        "figure",
-        needs=(),
-        runs=with_gt(tradeoff_runs),
-        hours=tradeoff_hours,
-        build=products.tradeoff_figure,
-        caption=TRADEOFF,
-        notes=TRADEOFF_NOTES + " Bars: the interval; the line joins the front.",
-    ),
+    P("figure6", FIGURE, ("groups",), group_pair_runs, products.figure6),
+    P("figure7", FIGURE, ("long",), long_runs, products.figure7),
+    P("figure8", FIGURE, ("bn_momentum",), with_gt(bn_runs), products.figure8),
+    P("figure9", FIGURE, ("sgd_momentum",), sgd_runs, products.figure9),
+    P("prefix_curve", FIGURE, ("prefix",), with_gt(prefix_runs), products.prefix_curve_figure),
+    P("interference", FIGURE, ("telemetry",), telemetry_runs, products.interference_figure),
+    P("tradeoff", TABLE, (), with_gt(tradeoff_runs), products.tradeoff_table, tradeoff_hours),
+    P("tradeoff", FIGURE, (), with_gt(tradeoff_runs), products.tradeoff_figure, tradeoff_hours),
     P(
         "interference_partition",
-        "figure",
-        needs=("groups", "interference"),
-        runs=partition_runs,
-        build=products.partition_figure,
-        caption=(
-            "Groupings from measured interference (beyond the paper): each measured similarity "
-            "between children, ordered by the groups of its balanced partition (lines: group "
-            "borders), at Figure 6's m when a measured grouping is trained at it, else the "
-            "largest such m."
-        ),
-        notes=(
-            "``correlation``: of the children's accuracy changes over the mini-batches before "
-            'the first "different seeds" instance\'s snapshot at the epoch '
-            "``experiments.interference.epoch``; "
-            "``gradient``: the cosine of their gradients on the shared weights at that snapshot. "
-            "Titles: the mean similarity within groups, for this partition and for the similar "
-            "(lexicographic) one."
-        ),
+        FIGURE,
+        ("groups", "interference"),
+        partition_runs,
+        products.partition_figure,
     ),
-    P(
-        "findings",
-        "section",
-        needs=(),
-        runs=all_runs,
-        build=products.findings_section,
-        caption=(
-            "The paper's observations as tests registered before the run "
-            "(``nas/analysis/reference/claims.yaml``): for each, its statistic over "
-            "independent units "
-            "(instances), a 95 % t-interval, the standardised effect, the two-sided p and the p "
-            "adjusted over its family (Holm for the paper's claims, Benjamini-Hochberg beyond "
-            "it), n and the n the observed effect would need, and a verdict with its reason: "
-            "supported or contradicted (adjusted p below alpha), or inconclusive because "
-            "underpowered, compatible with both, not testable at this scale, or descriptive "
-            "(one run). ``results/findings_units.csv`` holds every unit's value."
-        ),
-    ),
+    P("findings", SECTION, (), all_runs, products.findings_section),
 )
 
 
