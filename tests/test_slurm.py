@@ -30,7 +30,7 @@ import yaml
 
 from nas.cli import main
 from nas.cluster import slurm
-from nas.study.plan import RUN_PATTERNS
+from nas.study.paths import RUN_PATTERNS
 from tests.conftest import ROOT, copy_repo
 
 SLICE = ["--configfile", "config/quick.yaml", "tests/slurm/slice.yaml"]
@@ -60,7 +60,7 @@ def live(test):
 
 def slurm_log_folder(run: str) -> str:
     """The SLURM plugin's log folder of a training job: its wildcards' values joined by "_"
-    (the run path parsed with its pattern, nas.study.plan.RUN_PATTERNS)."""
+    (the run path parsed with its pattern, nas.study.paths.RUN_PATTERNS)."""
     for pattern in RUN_PATTERNS.values():
         regex = re.escape(pattern)
         for name in re.findall(r"{(\w+)}", pattern):

@@ -34,7 +34,7 @@ def test_full_study_dry_run_lists_every_job_without_slurm(repo):
     out = _smk(repo, "-n", "--profile", "profiles/slurm", "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = _job_counts(out.stdout + out.stderr)
-    # README formula, tests/test_plan.py: one rule per kind of run (nas.study.plan.RUN_PATTERNS);
+    # README formula, tests/test_plan.py: one rule per kind of run (nas.study.paths.RUN_PATTERNS);
     # share-all: 3 families, 10 long runs, 6 BN-momentum and 10 SGD-momentum runs
     assert counts["train_prefix"] == 100 and counts["train_share"] == 56
     assert counts["train_alone_packed"] == 8

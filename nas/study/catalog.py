@@ -1,13 +1,15 @@
 """Every product of the study (tables, figures, the findings section), each defined once.
 
 An entry says which runs the product reads (a function of the ``Study``), which experiments
-it needs switched on, the function of ``nas.analysis.products`` that builds it, and its caption. The
-workflow turns the entries into its table, figure and findings jobs (workflow/rules/
-common.smk), the report shows each entry's caption, and `snakemake` builds the enabled ones.
-Adding a table is one builder in ``nas.analysis.products`` and one entry here.
+it needs switched on and the function of ``nas.analysis.products`` that builds it; its
+caption is text in captions.yaml. The workflow turns the entries into its table, figure and
+findings jobs (workflow/rules/common.smk), the report shows each entry's caption, and
+`snakemake` builds the enabled ones. Adding a table is one builder in
+``nas.analysis.products``, one line here and one caption.
 
 Runs are given as files relative to the results folder, grouped {label: [instance: [file,
-...]]}: a run's records (``runs/<run path>/records.csv``) or a finetuning output.
+...]]}: a run's records (``runs/<run path>/records.csv``) or a finetuning output. A label is
+a product's own name for its runs or an experiment's run set (nas.core.runset.RunSet).
 """
 
 from __future__ import annotations

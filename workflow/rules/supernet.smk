@@ -1,4 +1,4 @@
-# Training: a rule per kind of run (nas.study.plan.RUN_PATTERNS), each output pattern with a wildcard
+# Training: a rule per kind of run (nas.study.paths.RUN_PATTERNS), each output pattern with a wildcard
 # for what the study varies (epochs, order, seed, k, grouping, m, ...), constrained in
 # common.smk to the values the planned jobs take. The resume state (resume.pt beside the
 # records) is not a declared output, so a retried or requeued job continues where it stopped.
