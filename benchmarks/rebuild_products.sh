@@ -16,6 +16,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
 git -C "$src" worktree add -q --detach "$work/repo" "$commit"
 cd "$work/repo"
+export PYTHONPATH="$work/repo"  # its own code, not an editable install's
 mkdir -p results
 for part in runs finetune telemetry recalibration snapshots interference plan.csv; do
     [ -e "$results/$part" ] && cp -a "$results/$part" results/

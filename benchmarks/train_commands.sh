@@ -12,6 +12,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
 git -C "$src" worktree add -q --detach "$work/repo" "$commit"
 cd "$work/repo"
+export PYTHONPATH="$work/repo"  # its own code, not an editable install's
 jobs='^Shell command: nas (train|train-packed|finetune|recalibrate|interference|partition) '
 plan() { snakemake -n -p "$@" 2>&1 | grep -E "$jobs" | sed -E 's/^Shell command: //' | sort; }
 plan --profile profiles/local > "$work/scale.txt"

@@ -240,6 +240,29 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nasbench201(args: argparse.Namespace) -> int:
+    from nas.analysis.benchmark_table import table_facts
+    from nas.core import nasbench201
+    from nas.core.records import atomic_write_text
+
+    accuracies = nasbench201.seed_accuracies(args.dataset)
+    facts = table_facts(accuracies)
+    best = facts["best_child"]
+    print(
+        f"NAS-Bench-201 {args.dataset}: {facts['cells']} cells, {facts['seeds']} seeds at most "
+        f"({facts['cells_all_seeds']} cells have all); best {facts['best_acc_mean']:.2f} % "
+        f"(child {best}, {nasbench201.arch_string(best)}); median {facts['acc_median']:.2f} %\n"
+        f"Kendall tau seed 0 vs 1 (every cell) {facts['tau_seed0_seed1']:.4f}; S-Tau "
+        f"{facts['s_tau']:.4f} and split-half agreement {facts['split_half_agreement']:.4f} "
+        "(cells with every seed)"
+    )
+    if args.out:
+        table = nasbench201.ground_truth(accuracies)
+        atomic_write_text(args.out, table.to_csv(index=False))
+        print(f"wrote {args.out}: child, acc_mean, acc_std, rank (percent, over the seeds)")
+    return 0
+
+
 def _deep_update(base: dict, new: dict) -> None:
     """Merge as Snakemake merges --configfile layers: nested mappings key by key."""
     for key, value in new.items():
@@ -410,6 +433,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="jobs and estimated GPU-hours per experiment")
     pl.add_argument("configfile", nargs="+", help="study config(s), later ones override")
     pl.set_defaults(fn=_plan)
+
+    nb = sub.add_parser(
+        "nasbench201",
+        help="NAS-Bench-201's published accuracies: the table's facts, its ground truth",
+    )
+    nb.add_argument(
+        "--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet16-120"]
+    )
+    nb.add_argument(
+        "--out", help="write the ground truth of every cell (results/ground_truth.csv's columns)"
+    )
+    nb.set_defaults(fn=_nasbench201)
 
     d = sub.add_parser("download", help="download a data set (on a machine with internet)")
     d.add_argument("name", choices=["cifar10"])
