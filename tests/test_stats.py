@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from nas.analysis import stats
+from nas.analysis import stats, tables
 
 NAN = float("nan")
 
@@ -391,3 +392,41 @@ def test_jackknife_interval_edge_cases():
     assert (lo, hi) == pytest.approx(
         (0.5 - sps.t.ppf(0.975, 2) * se, 0.5 + sps.t.ppf(0.975, 2) * se)
     )
+
+
+# ------------------------------------- the ground truth's leave-one-out GT-Tau (Table 2)
+
+
+def _loo_mean(x: np.ndarray) -> float:
+    """Mean tau of each row against the mean of the others (numpy and scipy only)."""
+    rest = [np.delete(x, i, axis=0).mean(axis=0) for i in range(len(x))]
+    return float(np.mean([sps.kendalltau(x[i], r)[0] for i, r in enumerate(rest)]))
+
+
+def test_the_ground_truth_leave_one_out_interval_covers_where_a_t_interval_does_not():
+    """Each seed scored against the mean of the others: the scores share seeds, so a
+    t-interval over them undercovers; the jackknife over seeds (tables.leave_one_out_interval)
+    covers the expected mean score at that many seeds. 64 children of fixed quality."""
+    rng = np.random.default_rng(11)
+    quality = rng.normal(size=64)
+    children = [f"c{i}" for i in range(64)]
+
+    def draw(n: int) -> np.ndarray:
+        return quality + rng.normal(size=(n, 64))
+
+    for n, reps in ((3, 500), (5, 250)):
+        truth = np.mean([_loo_mean(draw(n)) for _ in range(2000)])
+        jack = plain = 0
+        for _ in range(reps):
+            x = draw(n)
+            finals = [pd.Series(row, index=children) for row in x]
+            band = tables.leave_one_out_interval(finals)
+            jack += band["gt_tau_lo"] <= truth <= band["gt_tau_hi"]
+            scores = [
+                sps.kendalltau(x[i], np.delete(x, i, axis=0).mean(axis=0))[0] for i in range(n)
+            ]
+            lo, hi = stats.t_interval(np.array(scores))
+            plain += lo <= truth <= hi
+        print(f"n {n}: jackknife {jack / reps:.3f}, t over the seeds' scores {plain / reps:.3f}")
+        assert jack / reps >= 0.93, (n, jack / reps)
+    assert all(math.isnan(v) for v in tables.leave_one_out_interval(finals[:2]).values())

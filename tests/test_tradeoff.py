@@ -57,3 +57,20 @@ def test_table_orders_by_cost_and_marks_the_front():
     assert (table.gt_tau_mean <= table.gt_tau_hi + 1e-12).all()
     assert table.loc[0, "gt_tau_mean"] > 0.4 > 0.2 > table.loc[2, "gt_tau_mean"]
     assert list(table.n) == [3, 3, 3] and table.loc[0, "m"] == 8
+
+
+def test_the_ground_truth_row_has_the_jackknife_over_its_seeds():
+    """Its seeds' leave-one-out scores share seeds: no t-interval over them."""
+    rng = np.random.default_rng(4)
+    finals = [
+        pd.Series(GT_FRAC + rng.normal(0, 0.02, len(GT_FRAC)), index=CHILDREN) for _ in range(4)
+    ]
+    runs = {RunSet("share-all"): [instance(s) for s in range(3)]}
+    hours = {"share-all": 1.0, "ground_truth": 5.0}
+    table = tradeoff.tradeoff_table(runs, GT, window=4, hours=hours, gt_finals=finals)
+    row = table.set_index("strategy").loc["ground_truth"]
+    band = tables.leave_one_out_interval(finals)
+    assert (row.gt_tau_lo, row.gt_tau_hi) == pytest.approx((band["gt_tau_lo"], band["gt_tau_hi"]))
+    scores = [s[0] for s in tables.leave_one_out_scores(finals)]
+    assert row.gt_tau_mean == pytest.approx(np.mean(scores)) and row.n == 4
+    assert row.gt_tau_lo < row.gt_tau_mean < row.gt_tau_hi
