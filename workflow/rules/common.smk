@@ -29,15 +29,15 @@ TABLES = f"{RESULTS}/{paths.FOLDERS['table']}"
 FIGURES = f"{RESULTS}/{paths.FOLDERS['figure']}"
 GROUND_TRUTH = f"{RESULTS}/{paths.GROUND_TRUTH}"
 PLAN = f"{RESULTS}/{paths.PLAN}"
-FINETUNE = f"{RESULTS}/{paths.FINETUNE}"
-SNAPSHOTS = f"{RESULTS}/{paths.SNAPSHOTS}"
-RECALIBRATION = f"{RESULTS}/{paths.RECALIBRATION}"
-TELEMETRY = f"{RESULTS}/{paths.TELEMETRY}"
-INTERFERENCE = f"{RESULTS}/{paths.INTERFERENCE}"
 
 
-def _alternatives(paths):
-    return "|".join(re.escape(path) for path in sorted(paths)) or "(?!)"
+def results_file(path):
+    """A file of nas.study.paths (relative to the results folder) as the rules name it."""
+    return f"{RESULTS}/{path}"
+
+
+def _alternatives(values):
+    return "|".join(re.escape(v) for v in sorted(values)) or "(?!)"
 
 
 def _values(name):
@@ -229,7 +229,7 @@ def finetune_source(wildcards):
 
 def snapshot_of(path, epoch):
     """The declared snapshot file of share-all run `path` at `epoch`."""
-    return f"{SNAPSHOTS}/{path}/epoch{epoch}.pt"
+    return results_file(paths.snapshot_file(path, epoch))
 
 
 # Measured partitions (workflow/rules/interference.smk)

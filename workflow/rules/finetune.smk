@@ -17,7 +17,7 @@ rule snapshot:
     input:
         lambda wildcards: producers([f"{snapshot_run(wildcards)}/records.csv"]),
     output:
-        f"{SNAPSHOTS}/{RUN_PATTERNS['share']}/epoch{{epoch}}.pt",
+        results_file(paths.snapshot_file(RUN_PATTERNS["share"], "{epoch}")),
     log:
         f"logs/snapshots/{RUN_PATTERNS['share']}/epoch{{epoch}}.log",
     conda:
@@ -34,7 +34,7 @@ rule finetune:
             finetune_source(wildcards), wildcards.epoch
         ),
     output:
-        f"{FINETUNE}/init{{seed}}/epoch{{epoch}}.csv",
+        results_file(paths.finetune_file("{epoch}", "{seed}")),
     log:
         "logs/finetune/init{seed}/epoch{epoch}.log",
     conda:

@@ -14,7 +14,7 @@ rule similarity:
     input:
         source=interference_source,
     output:
-        f"{INTERFERENCE}/{{signal}}/similarity.csv",
+        results_file(paths.similarity_file("{signal}")),
     log:
         "logs/interference/{signal}/similarity.log",
     conda:
@@ -29,9 +29,9 @@ rule similarity:
 
 rule partition:
     input:
-        f"{INTERFERENCE}/{{signal}}/similarity.csv",
+        results_file(paths.similarity_file("{signal}")),
     output:
-        f"{INTERFERENCE}/{{signal}}/m{{m}}.csv",
+        results_file(paths.partition_file("{signal}", "{m}")),
     log:
         "logs/interference/{signal}/m{m}.log",
     conda:

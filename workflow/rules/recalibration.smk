@@ -8,7 +8,7 @@ rule recalibrate:
     input:
         snapshot=lambda wildcards: snapshot_of(job_of(wildcards).path, wildcards.epochs),
     output:
-        f"{RECALIBRATION}/{RUN_PATTERNS['share']}.csv",
+        results_file(paths.recalibration_file(RUN_PATTERNS["share"])),
     log:
         f"logs/recalibration/{RUN_PATTERNS['share']}.log",
     conda:

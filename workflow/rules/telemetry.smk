@@ -11,7 +11,7 @@ rule telemetry:
     input:
         lambda wildcards: producers([f"{run_folder(wildcards)}/records.csv"]),
     output:
-        f"{TELEMETRY}/{RUN_PATTERNS['share']}.csv",
+        results_file(paths.telemetry_file(RUN_PATTERNS["share"])),
     log:
         f"logs/telemetry/{RUN_PATTERNS['share']}.log",
     conda:
