@@ -1,5 +1,7 @@
-"""From the study config to training jobs: which runs each experiment needs and where they
-live. The Snakefile turns these jobs into rules; nas.study.cost prices them.
+"""From the study config to training jobs: how a run of each kind is made (its path under
+results/runs, its run-config overrides). Which runs the study needs is each experiment's
+answer (nas.study.experiments, a registry the planner iterates); the Snakefile turns the
+jobs into rules; nas.study.cost prices them.
 
 Identical runs are one job: the m = 1 group instance is the share-all "different seeds"
 instance, and the m = 64 group instance is the ground truth (every child trained alone).

@@ -12,16 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nas.core.runset import RunSet
-from nas.study.experiments.ablations import Long, Momentum
 from nas.study.experiments.base import Experiment, Files
+from nas.study.experiments.equal_compute import EqualCompute
 from nas.study.experiments.family import FAMILIES, SHARE_ALL, Family
 from nas.study.experiments.finetune import Finetune
 from nas.study.experiments.ground_truth import GroundTruth
-from nas.study.experiments.group_variants import EqualCompute, WarmStart
 from nas.study.experiments.groups import Groups
-from nas.study.experiments.measurements import Interference, Recalibration, Telemetry
+from nas.study.experiments.interference import Interference
+from nas.study.experiments.long import Long
+from nas.study.experiments.momentum import Momentum
 from nas.study.experiments.prefix import Prefix
+from nas.study.experiments.recalibration import Recalibration
 from nas.study.experiments.strategies import Strategies
+from nas.study.experiments.telemetry import Telemetry
+from nas.study.experiments.warm_start import WarmStart
 
 if TYPE_CHECKING:
     from nas.study.plan import Study

@@ -73,3 +73,13 @@ class Experiment:
         """Rows of the trade-off table (nas.analysis.tradeoff): none unless it is a sharing
         strategy a researcher could pick for a budget."""
         return {}
+
+
+class Measurement(Experiment):
+    """A measurement of the "different seeds" instances: no training rows of its own."""
+
+    def instances(self, study: Study) -> dict[tuple, Instances]:
+        return {(): [[p] for p in study.seed_instances()]}
+
+    def jobs(self, study: Study) -> dict[str, list[str]]:
+        return {}

@@ -40,3 +40,13 @@ class Groups(Experiment):
     def tradeoff(self, study: Study) -> Files:
         """Rows strictly between share-all (m = 1) and the ground truth (m = all)."""
         return {s: f for s, f in self.files(study).items() if 1 < s.get("m") < study.n_children}
+
+
+def sweep(study: Study, name: str, instance) -> dict[tuple, Instances]:
+    """Instances by (grouping, m) over a section's groupings and m."""
+    section = study.exp[name]
+    return {
+        (grouping, int(m)): [instance(grouping, int(m), i) for i in range(study.n)]
+        for grouping in section["grouping"]
+        for m in section["m"]
+    }

@@ -1,5 +1,5 @@
-"""Section 4.4's share-all ablations: a long run, BN momentum and SGD momentum. Only their
-last mini-batches are read, so they evaluate those and the final epoch, not every epoch."""
+"""Figures 8-9's momentum ablations (Section 4.4): share-all runs at each BN momentum or
+each SGD momentum, one per seed; read, and so evaluated, as the long run."""
 
 from __future__ import annotations
 
@@ -9,27 +9,6 @@ from nas.study.experiments.base import Experiment, Instances
 
 if TYPE_CHECKING:
     from nas.study.plan import Study
-
-
-class Long(Experiment):
-    """Figure 7: share-all runs of experiments.long.epochs, one per seed (paired with the
-    "different seeds" instance of that seed)."""
-
-    name = "long"
-    sets = ("long",)
-
-    def runs(self, study: Study) -> list[str]:
-        epochs = int(study.exp["long"]["epochs"])
-        return [
-            study.share("fixed", s, 0, epochs=epochs, tag="long", eval_epochs="last")
-            for s in range(study.ablation_seeds("long"))
-        ]
-
-    def instances(self, study: Study) -> dict[tuple, Instances]:
-        return {(): [[p] for p in self.runs(study)]}
-
-    def jobs(self, study: Study) -> dict[str, list[str]]:
-        return {self.name: self.runs(study)}
 
 
 class Momentum(Experiment):
