@@ -146,16 +146,16 @@ def _metrics(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from nas.measure.bench import bench
+    from nas.measure.bench import BenchSettings, bench
 
-    out = bench(
-        args.device,
-        args.batch_size,
-        args.image_size,
-        args.train_steps,
-        args.eval_images,
-        not args.nchw,
-        args.plain,
+    settings = BenchSettings(
+        device=args.device,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        train_steps=args.train_steps,
+        eval_images=args.eval_images,
+        channels_last=not args.nchw,
+        plain=args.plain,
         eval_batch_size=args.eval_batch_size,
         packed=args.packed,
         repeats=args.repeats,
@@ -164,6 +164,7 @@ def _bench(args: argparse.Namespace) -> int:
         tf32=args.tf32,
         bf16=args.bf16,
     )
+    out = bench(settings)
     print(json.dumps(out, indent=2))
     return 0
 
