@@ -6,18 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nas.study.experiments.base import Instances
-from nas.study.experiments.groups import Groups, sweep
+from nas.study.experiments.groups import GroupSets, sweep
 
 if TYPE_CHECKING:
     from nas.study.plan import Study
 
 
-class EqualCompute(Groups):
+class EqualCompute(GroupSets):
     name = "equal_compute"
     sets = ("equal",)
 
     def instances(self, study: Study) -> dict[tuple, Instances]:
         return sweep(study, self.name, study.equal_instance)
-
-    def plan(self, study: Study) -> None:
-        self.instances(study)

@@ -10,13 +10,26 @@ if TYPE_CHECKING:
     from nas.study.plan import Study
 
 
-class Groups(Experiment):
+class GroupSets(Experiment):
+    """Run sets of m groups by (grouping, m): group sharing and its variants."""
+
+    fields = (("grouping", str), ("m", int))
+
+    def job_key(self, key: tuple) -> list[str]:
+        grouping, m = key
+        return [grouping, f"m{m}"]
+
+    def tradeoff(self, study: Study) -> Files:
+        """Rows strictly between share-all (m = 1) and the ground truth (m = all)."""
+        return {s: f for s, f in self.files(study).items() if 1 < s.get("m") < study.n_children}
+
+
+class Groups(GroupSets):
     """experiments.groups' groupings at its m, and with experiments.interference on, the
     measured groupings at that section's m."""
 
     name = "groups"
     sets = ("groups",)
-    fields = (("grouping", str), ("m", int))
 
     def instances(self, study: Study) -> dict[tuple, Instances]:
         g = study.exp["groups"]
@@ -32,14 +45,6 @@ class Groups(Experiment):
     def plan(self, study: Study) -> None:
         self.instances(study)
         study.group_instance("random", study.figure_group_m(), 0)  # Figure 6's, whatever m
-
-    def job_key(self, key: tuple) -> list[str]:
-        grouping, m = key
-        return [grouping, f"m{m}"]
-
-    def tradeoff(self, study: Study) -> Files:
-        """Rows strictly between share-all (m = 1) and the ground truth (m = all)."""
-        return {s: f for s, f in self.files(study).items() if 1 < s.get("m") < study.n_children}
 
 
 def sweep(study: Study, name: str, instance) -> dict[tuple, Instances]:
