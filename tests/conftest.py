@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,3 +57,26 @@ def tiny_config(**overrides) -> RunConfig:
 def _one_thread():
     torch.set_num_threads(1)
     yield
+
+
+def toy_workflow(repo: Path, extra: Path, target: str):
+    """`snakemake` in a copy of the repository (its own code first on the path) on the
+    quick preset, tests/data/tiny.yaml and `extra`, building `target`; returns a runner
+    that takes extra arguments (e.g. "-n", "-p") and returns the output, failing the test
+    with the output's end when snakemake fails."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml", str(extra)]
+
+    def snakemake(*args: str) -> str:
+        out = subprocess.run(
+            ["snakemake", *args, *layers, "--cores", "2", target],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+        return out.stdout + out.stderr
+
+    return snakemake

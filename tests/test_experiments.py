@@ -3,9 +3,7 @@ every experiment from it, so a new one is a module and a registry line (here a t
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +15,7 @@ from nas.study import catalog, experiments
 from nas.study.cost import Cost
 from nas.study.experiments import EXPERIMENTS
 from nas.study.plan import Study
-from tests.conftest import ROOT, copy_repo
+from tests.conftest import ROOT, copy_repo, toy_workflow
 
 FULL = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
@@ -139,21 +137,8 @@ def test_the_workflow_plans_and_tabulates_a_new_experiment(tmp_path):
             }
         )
     )
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml", str(extra)]
     target = "results/tables/tradeoff.csv"
-
-    def snakemake(*args: str) -> str:
-        out = subprocess.run(
-            ["snakemake", *args, *layers, "--cores", "2", target],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
-        return out.stdout + out.stderr
+    snakemake = toy_workflow(repo, extra, target)
 
     plan = snakemake("-n", "-p")
     toy_jobs = set(re.findall(r"results/runs/share/e2/fixed/halflr/init(\d)_ord0/records", plan))

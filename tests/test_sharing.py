@@ -17,7 +17,7 @@ from nas.core.config import ConfigError
 from nas.core.records import read_records
 from nas.model.supernet import build_supernet
 from nas.run.train import run_training
-from tests.conftest import copy_repo, tiny_config
+from tests.conftest import copy_repo, tiny_config, toy_workflow
 
 
 class MaxPoolFirst:
@@ -102,21 +102,8 @@ def test_the_workflow_plans_and_tabulates_a_new_strategy_from_config(tmp_path):
             }
         )
     )
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    layers = ["--configfile", "config/quick.yaml", "tests/data/tiny.yaml", str(extra)]
     target = "results/tables/strategies.csv"
-
-    def snakemake(*args: str) -> str:
-        out = subprocess.run(
-            ["snakemake", *args, *layers, "--cores", "2", target],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
-        return out.stdout + out.stderr
+    snakemake = toy_workflow(repo, extra, target)
 
     plan = snakemake("-n", "-p")
     toy_jobs = set(re.findall(r"results/runs/strategy/toy/e2/init(\d)/records.csv", plan))
