@@ -197,7 +197,7 @@ def _instance_hours(cost: Cost, run_set: RunSet, insts: Sequence[Sequence[str]])
     """Mean device-hours of one instance (its runs' jobs, a packed job's split among its
     seeds), plus share-all's training up to the snapshot a warm start or measured partition
     reads."""
-    hours = float(np.mean([sum(map(cost.run_hours, inst)) for inst in insts]))
+    hours = _mean_hours(cost, insts)
     if run_set.experiment == "warm":
         hours += cost.share_hours_until(cost.study.warm_epoch())
     elif run_set.get("grouping") in MEASURED_GROUPINGS:
@@ -214,9 +214,13 @@ def tradeoff_hours(study: Study, files: Files) -> dict[str, float]:
         if isinstance(s, RunSet)
     }
     if files.get("ground_truth"):
-        runs = files["ground_truth"]
-        hours["ground_truth"] = float(np.mean([sum(map(cost.run_hours, i)) for i in runs]))
+        hours["ground_truth"] = _mean_hours(cost, files["ground_truth"])
     return hours
+
+
+def _mean_hours(cost: Cost, insts: Sequence[Sequence[str]]) -> float:
+    """Mean device-hours of one instance: its runs' jobs, a packed job split among its seeds."""
+    return float(np.mean([sum(map(cost.run_hours, inst)) for inst in insts]))
 
 
 def tradeoff_runs(study: Study) -> Files:
