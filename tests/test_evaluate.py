@@ -9,11 +9,12 @@ import torch.nn.functional as F
 
 import nas.model.engine_batched
 from nas.core.config import RunConfig
+from nas.model.cell import cat_channels
 from nas.model.evaluate import engine_for, evaluate_child_plain, evaluate_children, evaluate_scores
 from nas.model.opcount import operator_calls
 from nas.model.ops import DepthwiseConv2d, max_pool_3x3, reference_kernels
 from nas.model.packed import build_packed
-from nas.model.supernet import build_supernet, cat_channels
+from nas.model.supernet import build_supernet
 from nas.run.data import Split
 from tests.conftest import tiny_config
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nas.analysis import claims, findings, stats
-from nas.core.searchspace import SearchSpace
+from nas.core.spaces import Darts as SearchSpace
 
 CHILDREN = SearchSpace().children
 TRUTH = pd.Series(np.linspace(0.9, 0.6, len(CHILDREN)), index=CHILDREN)  # 111 best

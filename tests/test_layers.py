@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from nas.core import config, searchspace
+from nas.core import config
 from nas.model import evaluate, ops
 from tests.conftest import ROOT
 
@@ -154,5 +154,11 @@ def test_the_config_names_the_engines_evaluate_implements():
     assert tuple(evaluate.ENGINES) == config.ENGINES
 
 
-def test_the_search_space_names_the_ops_the_model_builds():
-    assert tuple(ops.OPS) == searchspace.OP_NAMES
+def test_each_search_space_names_the_ops_and_skeleton_the_model_builds():
+    from nas.core.spaces import SPACES
+    from nas.model.skeletons import SKELETONS
+
+    assert set(ops.OPS_OF_SPACE) == set(SPACES)
+    for name, space in SPACES.items():
+        assert tuple(ops.OPS_OF_SPACE[name]) == space.known_ops, name
+        assert space.skeleton in SKELETONS, name

@@ -16,7 +16,7 @@ from scipy import stats
 from nas.analysis import metrics, rankstats
 from nas.cli import main
 from nas.core import nasbench201 as nb
-from nas.core.searchspace import SearchSpace
+from nas.core.spaces import Darts as SearchSpace
 
 BEST = (  # NAS-Bench-201's best CIFAR-10 cell by mean validation accuracy
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

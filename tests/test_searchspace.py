@@ -1,7 +1,9 @@
 import pytest
 
 from nas.core.schedule import ChildSchedule
-from nas.core.searchspace import PAPER_OPS, SearchSpace, partition
+from nas.core.searchspace import partition
+from nas.core.spaces import PAPER_OPS
+from nas.core.spaces import Darts as SearchSpace
 
 
 def test_paper_space_has_64_children_named_111_to_444():

@@ -16,14 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from nas.core import safeyaml
 from nas.core.datasets import DATASETS, VALIDATIONS
-from nas.core.searchspace import (
-    GROUPINGS,
-    MEASURED_GROUPINGS,
-    PAPER_OPS,
-    SearchSpace,
-    parse_partition,
-)
+from nas.core.sample import check_size, stratified_sample
+from nas.core.searchspace import GROUPINGS, MEASURED_GROUPINGS, parse_partition
 from nas.core.sharing import STRATEGIES, strategy_of
+from nas.core.spaces import PAPER_OPS, SPACES, CellSpace, make_space
 
 if TYPE_CHECKING:  # annotations only: nas.run.data imports torch
     from nas.run.data import Split
@@ -47,7 +43,8 @@ class RunConfig:
     data_root: str = "data"
     validation: str = "test"
     holdout: int = 5000
-    # search space and network (paper Appendix A)
+    # search space (nas.core.spaces) and network (paper Appendix A)
+    search_space: str = "darts"
     n_nodes: int = 2
     ops: list[str] = field(default_factory=lambda: list(PAPER_OPS))
     n_cells: int = 4
@@ -92,6 +89,12 @@ class RunConfig:
     eval_epochs: list[int] | str = "all"
     dense_last: int = 0
     eval_batch_size: int = 2000
+    # a large space's children evaluated (nas.core.sample): 0 = every child; N = a seeded sample
+    # of N children balanced over ops on every edge, the same at every point (and the children
+    # prefix sharing trains, as each holds its own cells); eval_all_final: every child at the end
+    eval_sample: int = 0
+    eval_sample_seed: int = 0
+    eval_all_final: bool = False
     # evaluation engine (nas.model.evaluate): auto = per-child "memo" on the CPU, "batched" (all
     # children stacked, ~15x fewer kernels) elsewhere; both give the same records
     eval_engine: str = "auto"
@@ -116,8 +119,23 @@ class RunConfig:
     precision: str = "fp32"
 
     @property
-    def space(self) -> SearchSpace:
-        return SearchSpace(self.n_nodes, tuple(self.ops))
+    def space(self) -> CellSpace:
+        return make_space(self.search_space, self.n_nodes, tuple(self.ops))
+
+    def sample(self) -> list[str]:
+        """The children evaluated at every point: the space's sample, or all of them."""
+        if not self.eval_sample:
+            return self.space.children
+        return stratified_sample(self.space, self.eval_sample, self.eval_sample_seed)
+
+    def eval_children(self, final: bool = False) -> list[str]:
+        """The children of this run that an evaluation point scores (`final`: the run's last
+        point, where eval_all_final asks for all of them)."""
+        children = self.run_children()
+        if not self.eval_sample or (final and self.eval_all_final):
+            return children
+        chosen = set(self.sample())
+        return [c for c in children if c in chosen]
 
     def run_children(self) -> list[str]:
         """Children this run trains (its sharing strategy says: all, or one group)."""
@@ -170,6 +188,10 @@ LATE_OPTIONS: dict[str, Any] = {
     "step_share": 1,
     "warm_start": "",
     "warm_epoch": 0,
+    "search_space": "darts",
+    "eval_sample": 0,
+    "eval_sample_seed": 0,
+    "eval_all_final": False,
 }
 
 
@@ -266,13 +288,24 @@ def validate(cfg: RunConfig) -> RunConfig:
         ("precision", PRECISIONS),
     ]:
         _check_choice(cfg, key, choices)
+    _check_choice(cfg, "search_space", tuple(SPACES))
     try:
         space = cfg.space
     except ValueError as err:
         raise ConfigError(f"config key 'ops'/'n_nodes': {err}") from err
+    try:
+        space.check_network(cfg.n_cells, cfg.stem_channels, cfg.cell_channels)
+    except ValueError as err:
+        key, _, why = str(err).partition(": ")
+        raise ConfigError(f"config key '{key}' ({cfg.search_space} space): {why}") from err
+    if cfg.eval_sample:
+        try:
+            check_size(space, cfg.eval_sample)
+        except ValueError as err:
+            raise ConfigError(f"config key 'eval_sample': {err}") from err
     repeated = sorted({op for op in cfg.ops if cfg.ops.count(op) > 1})
     _check(not repeated, "ops", f"each op once, got {repeated} more than once")
-    n_children = len(space.children)
+    n_children = space.n_children
     for key in ("epochs", "batch_size", "n_cells", "stem_channels", "cell_channels"):
         _check(isinstance(getattr(cfg, key), int) and getattr(cfg, key) >= 1, key, "must be >= 1")
     for key, most in UPPER_BOUNDS.items():
@@ -306,6 +339,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         "init_seed",
         "order_seed",
         "partition_seed",
+        "eval_sample_seed",
         "threads",
         "holdout",
         "minibatch_eval_images",

@@ -23,8 +23,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+from nas.core.spaces.nasbench201 import EDGES, OPS
+
 DATASETS: dict[str, str] = {  # our name -> the file in the package
     "cifar10": "cifar10",
     "cifar100": "cifar100",

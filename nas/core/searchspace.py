@@ -1,71 +1,13 @@
-"""The search space: ops, edges, child names and partitions of children into groups."""
+"""Partitions of a space's children into groups (the spaces themselves: nas.core.spaces)."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-
 import numpy as np
 
-PAPER_OPS: tuple[str, ...] = ("max_pool_3x3", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_5x5")
-# every op a space may name; nas.model.ops builds each (a test checks the two agree)
-OP_NAMES: tuple[str, ...] = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
 # measured groupings: a partition from a share-all run's interference (nas.measure.interference),
 # which the run config carries (key `partition`); the others follow from the space and a seed
 MEASURED_GROUPINGS = ("correlation", "gradient")
 GROUPINGS = ("random", "similar", *MEASURED_GROUPINGS)
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """A DARTS-style cell of `n_nodes` densely connected nodes; one op per edge.
-
-    A child is named by one digit per edge (1-based op index), edges ordered by target
-    node then source node: for 2 nodes, (0,1), (0,2), (1,2), so "111".."444".
-    """
-
-    n_nodes: int = 2
-    ops: tuple[str, ...] = PAPER_OPS
-
-    def __post_init__(self) -> None:
-        if self.n_nodes < 1:
-            raise ValueError(f"n_nodes must be >= 1, got {self.n_nodes}")
-        if not 1 <= len(self.ops) <= 9:
-            raise ValueError(f"the space needs 1..9 ops (one digit each), got {len(self.ops)}")
-        unknown = [op for op in self.ops if op not in OP_NAMES]
-        if unknown:
-            raise ValueError(f"unknown op(s) {unknown}; known ops: {sorted(OP_NAMES)}")
-
-    @property
-    def edges(self) -> list[tuple[int, int]]:
-        return [(i, j) for j in range(1, self.n_nodes + 1) for i in range(j)]
-
-    @property
-    def children(self) -> list[str]:
-        """All child names in lexicographic order."""
-        digits = [str(d) for d in range(1, len(self.ops) + 1)]
-        return ["".join(p) for p in itertools.product(digits, repeat=len(self.edges))]
-
-    def check_child(self, child: str) -> None:
-        if len(child) != len(self.edges) or any(
-            not c.isdigit() or not 1 <= int(c) <= len(self.ops) for c in child
-        ):
-            raise ValueError(
-                f"child {child!r} is not in the space: want {len(self.edges)} digits in "
-                f"1..{len(self.ops)}"
-            )
-
-    def child_ops(self, child: str) -> list[str]:
-        """The op name on each edge (in `edges` order) for a child."""
-        self.check_child(child)
-        return [self.ops[int(c) - 1] for c in child]
 
 
 def parse_partition(text: str) -> list[list[str]]:

@@ -40,7 +40,7 @@ def run_finetune(
     device = setup_torch(cfg)
     data = load_run_data(cfg, device)
     batches = BatchSource(cfg, data)
-    children = children or cfg.run_children()
+    children = children or cfg.eval_children()
     records: list[Record] = []
     for child in children:
         model = build_supernet(cfg, data.n_classes).to(device)

@@ -83,7 +83,7 @@ def run_recalibration(
     val = cfg.eval_split(data.val, "epoch")
     rows = []
     for n in counts:
-        for child in children or cfg.run_children():
+        for child in children or cfg.eval_children():
             began = time.perf_counter()
             with kept_bn_state(model), precision_context(cfg, device):
                 recalibrate(model, child, batches[:n])

@@ -33,8 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.model.cell import cat_channels
 from nas.model.ops import apply_op, reference_mode
-from nas.model.supernet import SuperNet, cat_channels
+from nas.model.supernet import SuperNet
 
 # CPU: samples (children x images) per stacked tensor, the measured best of 128-16384 on
 # the paper's network (2 cores, 2026-11-30); larger tensors fall out of cache and run up to
@@ -135,7 +136,7 @@ class BatchedEngine:
         if val_images.device.type == "cpu":
             return max(1, min(batch_size, CPU_MAX_SAMPLES // n))
         model = self.model
-        width = model.space.n_nodes * model.cell_channels * getattr(model, "n_models", 1)
+        width = model.space.cell_width(model.cell_channels) * getattr(model, "n_models", 1)
         per_image = LIVE_STATES * width * val_images[0, 0].numel() * val_images.element_size()
         free, _total = torch.cuda.mem_get_info(val_images.device)
         return max(1, min(batch_size, free // 2 // (per_image * n)))

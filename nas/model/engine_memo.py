@@ -30,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.model.cell import cat_channels, cat_into
 from nas.model.ops import apply_op
-from nas.model.supernet import SuperNet, cat_channels, cat_into
+from nas.model.supernet import SuperNet
 
 
 class _Handle:

@@ -244,6 +244,35 @@ class PoolBN(nn.Sequential):
         super().__init__(pool, nn.BatchNorm2d(c, affine=False, momentum=bn_momentum))
 
 
+class ReLUConvBN(nn.Sequential):
+    """NAS-Bench-201's nor_conv_kxk: ReLU - conv kxk (stride 1, same padding) - BN (no affine
+    in the super-net, as every search-cell op here)."""
+
+    has_leading_relu = True
+
+    def __init__(self, c: int, kernel: int, bn_momentum: float):
+        super().__init__(
+            nn.ReLU(),
+            nn.Conv2d(c, c, kernel, 1, kernel // 2, bias=False),
+            nn.BatchNorm2d(c, affine=False, momentum=bn_momentum),
+        )
+
+    def after_relu(self, xr: torch.Tensor) -> torch.Tensor:
+        return self[2](self[1](xr))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if _REFERENCE:
+            return super().forward(x)
+        return self.after_relu(F.relu(x))
+
+
+class Zero(nn.Module):
+    """NAS-Bench-201's `none`: the edge contributes zeros (x * 0, as its code computes it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul(0.0)
+
+
 def dil_conv(c: int, kernel: int, padding: int, dilation: int, bn_momentum: float) -> nn.Sequential:
     """ReLU - depthwise (dilated) conv - pointwise conv - BN."""
     return DilConv(c, kernel, padding, dilation, bn_momentum)
@@ -277,8 +306,25 @@ OPS: dict[str, Callable[[int, float], nn.Module]] = {
     "dil_conv_5x5": lambda c, m: dil_conv(c, 5, 4, 2, m),
 }
 
+# NAS-Bench-201's ops (nas.core.spaces.nasbench201), as its code builds them in a cell whose
+# input and output widths agree: its pooling has no BN
+NB201_OPS: dict[str, Callable[[int, float], nn.Module]] = {
+    "none": lambda c, m: Zero(),
+    "skip_connect": lambda c, m: nn.Identity(),
+    "nor_conv_1x1": lambda c, m: ReLUConvBN(c, 1, m),
+    "nor_conv_3x3": lambda c, m: ReLUConvBN(c, 3, m),
+    "avg_pool_3x3": lambda c, m: nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+}
 
-def make_op(name: str, channels: int, bn_momentum: float) -> nn.Module:
-    if name not in OPS:
-        raise ValueError(f"unknown op {name!r}; known ops: {sorted(OPS)}")
-    return OPS[name](channels, bn_momentum)
+# the ops of each search space (nas.core.spaces.SPACES; a test checks they agree)
+OPS_OF_SPACE: dict[str, dict[str, Callable[[int, float], nn.Module]]] = {
+    "darts": OPS,
+    "nasbench201": NB201_OPS,
+}
+
+
+def make_op(name: str, channels: int, bn_momentum: float, space: str = "darts") -> nn.Module:
+    ops = OPS_OF_SPACE[space]
+    if name not in ops:
+        raise ValueError(f"unknown op {name!r} in the {space} space; known ops: {sorted(ops)}")
+    return ops[name](channels, bn_momentum)

@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.core.config import RunConfig
-from nas.model.supernet import Cell, SuperNet, build_supernet
+from nas.model.cell import Cell
+from nas.model.supernet import SuperNet, build_supernet
 
 _STEM_INPUT_CONV = "stem.0"  # reads the image(s)
 

@@ -1,7 +1,9 @@
-"""The super-net of paper Appendix A, with real module copies for each sharing policy.
+"""The super-net of a space, with real module copies for each sharing policy.
 
-Stem (two 3x3 conv + BN to 48 channels) -> 4 cells (1x1 preprocess to 16 channels, DAG,
-concat of nodes) -> global average pool -> linear. Only the selected op of each edge runs.
+The space's skeleton (nas.model.skeletons) gives the stem and the layers after it; for the
+paper's space (Appendix A): stem (two 3x3 conv + BN to 48 channels) -> 4 cells (1x1
+preprocess to 16 channels, DAG, concat of nodes) -> global average pool -> linear. Only the
+selected op of each edge runs.
 
 Sharing: the stem and the first `shared_cells` cells exist once; later cells and the
 classifier exist once per child (holding only that child's ops). With shared_cells ==
@@ -22,71 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas.core.searchspace import SearchSpace
-from nas.model.ops import apply_op, make_op, reference_mode, relu_conv_bn, tune_cpu_malloc
-
-
-def _format(x: torch.Tensor) -> torch.memory_format:
-    cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-    return torch.channels_last if cl else torch.contiguous_format
-
-
-def cat_into(xs, groups: int, fn=None) -> torch.Tensor:
-    """Concatenate along channels into a new tensor in xs[0]'s memory format; with `groups`
-    g, each input is g equal channel blocks and the output keeps them grouped: block k of the
-    output is the concatenation of the inputs' blocks k (packed models, nas.model.packed). `fn`,
-    if given, is an elementwise function with an `out=` form applied on the way."""
-    n, _, h, w = xs[0].shape
-    sizes = [x.shape[1] // groups for x in xs]
-    out = torch.empty(
-        (n, groups * sum(sizes), h, w),
-        dtype=xs[0].dtype,
-        device=xs[0].device,
-        memory_format=_format(xs[0]),
-    )
-    view = out.unflatten(1, (groups, sum(sizes)))
-    start = 0
-    for x, c in zip(xs, sizes, strict=True):
-        dst, src = view[:, :, start : start + c], x.unflatten(1, (groups, c))
-        if fn is None:
-            dst.copy_(src)
-        else:
-            fn(src, out=dst)
-        start += c
-    return out
-
-
-class _CatChannels(torch.autograd.Function):
-    """Channel concatenation (`cat_into`) whose backward hands each input its gradient in
-    the input's own memory format (a plain cat's backward gives channel slices, neither NCHW-
-    nor channels-last-contiguous, which send the batch norms feeding the cat to a ~8x slower
-    CPU kernel)."""
-
-    @staticmethod
-    def forward(ctx, groups: int, *xs):
-        ctx.groups = groups
-        ctx.sizes = [x.shape[1] // groups for x in xs]
-        ctx.formats = [_format(x) for x in xs]
-        return cat_into(xs, groups)
-
-    @staticmethod
-    def backward(ctx, g):
-        parts = torch.split(g.unflatten(1, (ctx.groups, sum(ctx.sizes))), ctx.sizes, dim=2)
-        grads = tuple(
-            p.flatten(1, 2).contiguous(memory_format=f)
-            for p, f in zip(parts, ctx.formats, strict=True)
-        )
-        return (None, *grads)
-
-
-def cat_channels(xs: list[torch.Tensor], groups: int = 1) -> torch.Tensor:
-    """torch.cat(xs, 1) (the same values) with a memory-format-keeping backward; `groups`:
-    see `cat_into`."""
-    if groups == 1 and (reference_mode() or xs[0].dim() != 4):
-        return torch.cat(xs, dim=1)
-    if torch.is_grad_enabled() and any(x.requires_grad for x in xs):
-        return _CatChannels.apply(groups, *xs)
-    return cat_into(xs, groups)
+from nas.core.spaces import CellSpace
+from nas.model.cell import Cell
+from nas.model.ops import reference_mode, tune_cpu_malloc
+from nas.model.skeletons import SKELETONS, Shape, shared_layers
 
 
 class _GlobalAvgPoolFn(torch.autograd.Function):
@@ -116,78 +57,12 @@ class GlobalAvgPool(nn.AdaptiveAvgPool2d):
         return _GlobalAvgPoolFn.apply(x)
 
 
-class Eager:
-    """How `Cell.run` computes: directly. The leading ReLU of the ops is applied once per
-    node state (several edges read the same state), which changes no value."""
-
-    def __init__(self) -> None:
-        self._relu: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def module(self, m: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return m(x)
-
-    def op(self, edge: nn.ModuleDict, name: str, x: torch.Tensor) -> torch.Tensor:
-        op = edge[name]
-
-        def xr() -> torch.Tensor:
-            hit = self._relu.get(id(x))
-            if hit is None:
-                hit = self._relu[id(x)] = (x, F.relu(x))  # x kept alive: its id stays unique
-            return hit[1]
-
-        return apply_op(op, x, xr)
-
-    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a + b
-
-    def cat(self, xs: list[torch.Tensor], groups: int = 1) -> torch.Tensor:
-        return cat_channels(xs, groups)
-
-
-class Cell(nn.Module):
-    """One cell; `ops_per_edge[e]` lists the op names it holds for edge e."""
-
-    def __init__(
-        self,
-        space: SearchSpace,
-        c_in: int,
-        channels: int,
-        bn_momentum: float,
-        ops_per_edge: list[list[str]],
-    ) -> None:
-        super().__init__()
-        self.edges_ij = space.edges
-        self.n_nodes = space.n_nodes
-        self.pack = 1  # models packed along channels (nas.model.packed); not state
-        self.preprocess = relu_conv_bn(c_in, channels, bn_momentum)
-        self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_op(op, channels, bn_momentum) for op in ops})
-            for ops in ops_per_edge
-        )
-
-    def forward(self, x: torch.Tensor, child_ops: list[str]) -> torch.Tensor:
-        return self.run(x, child_ops, Eager())
-
-    def run(self, x, child_ops, ev):
-        """The cell's computation through evaluator `ev`: `Eager` for one child (`child_ops`
-        names an op per edge), or nas.model.evaluate's `Batched` for all children at once (values
-        are stacked rows, `child_ops` holds a tuple of op names per edge): one definition
-        of the cell for both."""
-        states = [ev.module(self.preprocess, x)]
-        for j in range(1, self.n_nodes + 1):
-            node = None
-            for e, (i, target) in enumerate(self.edges_ij):
-                if target == j:
-                    out = ev.op(self.edges[e], child_ops[e], states[i])
-                    node = out if node is None else ev.add(node, out)
-            states.append(node)
-        return ev.cat(states[1:], self.pack)
-
-
 def _own_cells(start: nn.ModuleList, child_ops: list[str]) -> nn.ModuleList:
     """A copy of the `start` cells (all ops) keeping only this child's op on each edge."""
     cells = copy.deepcopy(start)
     for cell in cells:
+        if not isinstance(cell, Cell):  # a fixed layer of the skeleton
+            continue
         for e, op in enumerate(child_ops):
             cell.edges[e] = nn.ModuleDict({op: cell.edges[e][op]})
     return cells
@@ -198,7 +73,7 @@ class SuperNet(nn.Module):
 
     def __init__(
         self,
-        space: SearchSpace,
+        space: CellSpace,
         children: list[str],
         shared_cells: int,
         classifier_shared: bool,
@@ -216,27 +91,20 @@ class SuperNet(nn.Module):
         self.child_names = list(children)
         self.n_cells = n_cells
         self.cell_channels = cell_channels  # per model (nas.model.packed multiplies the tensors)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(stem_channels, momentum=bn_momentum),
-            nn.Conv2d(stem_channels, stem_channels, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(stem_channels, momentum=bn_momentum),
-        )
-        cell_out = cell_channels * space.n_nodes
-        c_ins = [stem_channels] + [cell_out] * (n_cells - 1)
-        all_ops = [list(space.ops)] * len(space.edges)
-        self.shared_cells = nn.ModuleList(
-            Cell(space, c_ins[i], cell_channels, bn_momentum, all_ops) for i in range(shared_cells)
-        )
+        skeleton = SKELETONS[space.skeleton]
+        shape = Shape(space, n_cells, stem_channels, cell_channels, bn_momentum, in_channels)
+        self.stem = skeleton.stem(shape)
+        layers = skeleton.layers(shape)
+        split = shared_layers(layers, shared_cells)
+        # "cells": the layers after the stem, search cells and the skeleton's fixed layers
+        self.shared_cells = nn.ModuleList(spec.build() for spec in layers[:split])
         self.child_cells = nn.ModuleDict()
-        if shared_cells < n_cells:
-            start = nn.ModuleList(
-                Cell(space, c_ins[i], cell_channels, bn_momentum, all_ops)
-                for i in range(shared_cells, n_cells)
-            )
+        if split < len(layers):
+            start = nn.ModuleList(spec.build() for spec in layers[split:])
             for child in children:
                 self.child_cells[child] = _own_cells(start, space.child_ops(child))
         self.gap = GlobalAvgPool()
+        cell_out = skeleton.features(shape)
         if classifier_shared:
             self.classifier: nn.Module = nn.Linear(cell_out, n_classes)
         else:

@@ -348,8 +348,10 @@ def build_members(configs: list[RunConfig], dirs: list[Path], n_classes: int, de
 def evaluate_members(
     members: Members, data: Dataset, kind: str, epoch: int, step: int, trained: str
 ) -> list[list[Record]]:
-    """Every child evaluated with each member's weights: a list of records per member."""
-    cfg, model, children = members.configs[0], members.model, members.children
+    """Every child the point scores (config eval_sample) evaluated with each member's
+    weights: a list of records per member."""
+    cfg, model = members.configs[0], members.model
+    children = cfg.eval_children(final=kind == "epoch" and epoch == cfg.epochs)
     k = len(members.configs) if members.packed else 0
     with precision_context(cfg, data.val.labels.device):
         acc, loss = evaluate_scores(
@@ -453,7 +455,8 @@ class Loop:
 
 # Keys a warm start's snapshot must share with the run: what its weights and SGD state mean
 WARM_KEYS = (
-    "dataset", "validation", "holdout", "n_nodes", "ops", "n_cells", "stem_channels",
+    "dataset", "validation", "holdout", "search_space", "n_nodes", "ops", "n_cells",
+    "stem_channels",
     "cell_channels", "bn_momentum", "epochs", "batch_size", "lr", "lr_min", "momentum",
     "weight_decay", "grad_clear", "init_seed", "data_seed", "precision", "step_share",
 )  # fmt: skip
