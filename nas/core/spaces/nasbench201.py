@@ -40,7 +40,9 @@ class NasBench201(CellSpace):
 
     def check_network(self, n_cells: int, stem_channels: int, cell_channels: int) -> None:
         if n_cells % 3:
-            raise ValueError(f"n_cells: three stages of equal length, so a multiple of 3, got {n_cells}")
+            raise ValueError(
+                f"n_cells: three stages of equal length, a multiple of 3, got {n_cells}"
+            )
         if stem_channels != cell_channels:
             raise ValueError(
                 f"stem_channels: the stem feeds the first cell directly, so equal to "
