@@ -30,7 +30,7 @@ from nas.analysis import (
     tables,
     tradeoff,
 )
-from nas.core import similarity
+from nas.core import nasbench201, similarity
 from nas.core.config import from_dict
 from nas.core.records import atomic_write_text
 from nas.core.runset import RunSet
@@ -120,10 +120,19 @@ class Inputs:
         return self.of("prefix")
 
 
-def write_ground_truth(instances: list[list[str]], source: str, out: str | Path) -> None:
-    """From the trained children (one instance per seed), or the paper's Table 5."""
+def write_ground_truth(
+    instances: list[list[str]],
+    source: str,
+    out: str | Path,
+    children: list[str] | None = None,
+    dataset: str = "cifar10",
+) -> None:
+    """From the trained children (one instance per seed), the paper's Table 5, or
+    NAS-Bench-201's published table for `children` (the children the study evaluates)."""
     if source == "paper":
         table = reference.paper_table5().reset_index()
+    elif source == "nasbench201":
+        table = nasbench201.ground_truth(nasbench201.seed_accuracies(dataset), children)
     else:
         finals = Inputs({"ground_truth": instances}, "", {}).gt_finals() or []
         table = tables.table5(finals)
@@ -279,13 +288,21 @@ def _figure_partition(config: dict) -> tuple[int, int | None]:
 
 
 def figure6_children(config: dict, children: list[str]) -> list[str]:
-    """The random-partition group (m = figures.group_m) that holds figures.group_child."""
+    """The evaluated children (`children`: the ground truth's) of the random-partition group
+    (m = figures.group_m) of the space that holds figures.group_child."""
     m, seed = _figure_partition(config)
     child = str(config["figures"]["group_child"])
-    for group in partition(sorted(children), m, "random", seed):
+    if child not in children:
+        raise ValueError(
+            f"figures.group_child {child!r} is not an evaluated child of the search space "
+            f"(run.eval_sample: the sample's children; e.g. {sorted(children)[:3]})"
+        )
+    space = from_dict(dict(config.get("run", {}))).space
+    evaluated = set(children)
+    for group in partition(space.children, m, "random", seed):
         if child in group:
-            return group
-    raise ValueError(f"figures.group_child {child!r} is not a child of the search space")
+            return [c for c in group if c in evaluated]
+    raise AssertionError("a partition holds every child")
 
 
 # --------------------------------------------------------------------------- findings
@@ -324,6 +341,19 @@ def _read_recalibration(path: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"child": str})
 
 
+def _space_note(config: dict) -> str:
+    """What the ranks are over, for a space other than the paper's or a sampled one."""
+    run = from_dict(dict(config.get("run", {})))
+    if run.search_space == "darts" and not run.eval_sample:
+        return ""
+    n, total = len(run.sample()), run.space.n_children
+    over = f"a seeded sample of {n:,} of its {total:,} children" if run.eval_sample else "all"
+    return (
+        f" Search space `{run.search_space}`; every rank statistic is over {over} "
+        f"(run.eval_sample, balanced over the ops on every edge)."
+    )
+
+
 def findings_section(src: Inputs, stem: Path) -> None:
     """<stem>.csv and .md: every observation of the paper with its verdict on this run."""
     runs = findings_runs(src)
@@ -331,7 +361,7 @@ def findings_section(src: Inputs, stem: Path) -> None:
     header = (
         f"Data set `{config.get('dataset')}`, {config.get('instances')} instances, window "
         f"{runs.window} mini-batches, last {runs.last_epochs} epochs; ground truth "
-        f"`{config.get('ground_truth', 'trained')}`."
+        f"`{config.get('ground_truth', 'trained')}`.{_space_note(config)}"
     )
     csv, md, units = (stem.parent / f"{stem.name}{ext}" for ext in (".csv", ".md", "_units.csv"))
     table, unit_values = findings.evaluate_with_units(runs)

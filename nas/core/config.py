@@ -95,6 +95,9 @@ class RunConfig:
     eval_sample: int = 0
     eval_sample_seed: int = 0
     eval_all_final: bool = False
+    # group sharing splits the sample above, not the whole space: with m = the sample's size,
+    # each sampled child trained alone (a large space's ground truth)
+    group_sample: bool = False
     # evaluation engine (nas.model.evaluate): auto = per-child "memo" on the CPU, "batched" (all
     # children stacked, ~15x fewer kernels) elsewhere; both give the same records
     eval_engine: str = "auto"
@@ -128,6 +131,10 @@ class RunConfig:
             return self.space.children
         return stratified_sample(self.space, self.eval_sample, self.eval_sample_seed)
 
+    def grouped_children(self) -> list[str]:
+        """The children group sharing splits into m groups (config group_sample)."""
+        return self.sample() if self.group_sample else self.space.children
+
     def eval_children(self, final: bool = False) -> list[str]:
         """The children of this run that an evaluation point scores (`final`: the run's last
         point, where eval_all_final asks for all of them)."""
@@ -136,6 +143,10 @@ class RunConfig:
             return children
         chosen = set(self.sample())
         return [c for c in children if c in chosen]
+
+    def recorded_children(self) -> list[str]:
+        """The children a run's records hold (run.json says so; nas.core.completeness)."""
+        return self.eval_children(final=self.epochs in self.eval_epoch_set())
 
     def run_children(self) -> list[str]:
         """Children this run trains (its sharing strategy says: all, or one group)."""
@@ -192,6 +203,7 @@ LATE_OPTIONS: dict[str, Any] = {
     "eval_sample": 0,
     "eval_sample_seed": 0,
     "eval_all_final": False,
+    "group_sample": False,
 }
 
 
@@ -313,9 +325,16 @@ def validate(cfg: RunConfig) -> RunConfig:
         _check(value <= most, key, f"at most {most:,}, got {value:,}: is it a typo?")
     _check(0 <= cfg.k <= cfg.n_cells, "k", f"must be in 0..n_cells={cfg.n_cells}, got {cfg.k}")
     _check(
-        cfg.m >= 1 and n_children % cfg.m == 0,
+        not cfg.group_sample or cfg.eval_sample,
+        "group_sample",
+        "groups of the sample need a sample (eval_sample)",
+    )
+    grouped = cfg.eval_sample if cfg.group_sample else n_children
+    _check(
+        cfg.m >= 1 and grouped % cfg.m == 0,
         "m",
-        f"must divide the number of children ({n_children}), got {cfg.m}",
+        f"must divide the number of children ({grouped}{' sampled' * cfg.group_sample}), "
+        f"got {cfg.m}",
     )
     _check(0 <= cfg.group < cfg.m, "group", f"must be in 0..m-1={cfg.m - 1}, got {cfg.group}")
     _check(0.0 <= cfg.bn_momentum <= 1.0, "bn_momentum", "must be in [0, 1]")

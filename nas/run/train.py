@@ -659,7 +659,7 @@ def _train_locked(todo, checkpoint, log, stop: StopFlag, device, data, overwrite
         warm_start(loop, configs[0].steps_per_epoch(len(data.train)))
     run_loop(loop, stop)
     for k, (cfg, out) in enumerate(zip(configs, dirs, strict=True)):
-        info = run_info(cfg, device, members.children, total, loop.run.timing)
+        info = run_info(cfg, device, cfg.recorded_children(), total, loop.run.timing)
         if members.packed:
             info["packed"] = {"init_seeds": members.seeds, "index": k}
         write_records(out / "records.csv", loop.run.records[k])

@@ -48,8 +48,11 @@ class Cost:
         dense_from = cfg.epochs * spe - cfg.dense_last
         dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
         images = dense * dense_images + epoch_evals * n_val
+        child_images = images * _eval_size(cfg)
+        if cfg.eval_all_final:  # the last point scores every child, not the sample
+            child_images += n_val * (_eval_size(cfg, final=True) - _eval_size(cfg))
         train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
-        eval_s = images * _run_size(cfg) / float(tp["eval_child_images_per_s"])
+        eval_s = child_images / float(tp["eval_child_images_per_s"])
         return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0
 
     def run_hours(self, records_file: str) -> float:
@@ -106,10 +109,12 @@ class Cost:
         return rows
 
 
-def _run_size(cfg) -> int:
-    """The children one run trains; a measured partition is not known before its job runs,
-    but its groups have the size of any other partition into m."""
+def _eval_size(cfg, final: bool = False) -> int:
+    """The children an evaluation point of one run scores (its sample's, config eval_sample);
+    a measured partition is not known before its job runs, but its groups have the size of
+    any other partition into m."""
     try:
-        return len(cfg.run_children())
+        return len(cfg.eval_children(final))
     except ValueError:
-        return len(cfg.space.children) // cfg.m
+        share = cfg.eval_sample / cfg.space.n_children if cfg.eval_sample and not final else 1
+        return round(cfg.space.n_children // cfg.m * share)

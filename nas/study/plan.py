@@ -72,7 +72,10 @@ class Study:
         self.jobs: dict[str, Job] = {}
         self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
         self.wildcards: dict[str, set[str]] = {}  # each path wildcard -> the values jobs take
-        self.n_children = len(run.space.children)
+        self.n_children = run.space.n_children
+        self.sampled = bool(run.eval_sample)  # a sample of the space is evaluated
+        # the children trained alone for the ground truth: every child, or the sample's
+        self.n_alone = run.eval_sample or self.n_children
         self._planning = True
         self._plan()
         self._planning = False
@@ -292,7 +295,7 @@ class Study:
         they evaluate what group runs evaluate. Otherwise they are a reference only: evaluated
         once, after the last epoch (each evaluation of a child alone costs a forward pass over
         the test images that no other child shares: about half the job on the scale model)."""
-        m = self.n_children
+        m = self.n_alone
         epochs = self.gt_epochs()
         trained = self.gt_seeds() if self.trained_gt() else 0
         if self.alone_is_group():
@@ -307,14 +310,19 @@ class Study:
             m,
             init,
             seeds,
-            {"sharing": "groups", "m": m, "grouping": "similar", **extra},
+            {"sharing": "groups", "m": m, "grouping": "similar", **self._sampled(), **extra},
         )
+
+    def _sampled(self) -> dict[str, Any]:
+        """The alone runs' key in a sampled space: their groups split the sample."""
+        return {"group_sample": True} if self.sampled else {}
 
     def alone_is_group(self) -> bool:
         """Whether the children trained alone are also Table 3a's m = 64 instance."""
         groups = self.exp["groups"]
         return (
-            self.gt_epochs() == self.epochs
+            not self.sampled
+            and self.gt_epochs() == self.epochs
             and self.enabled("groups")
             and self.n_children in {int(m) for m in groups["m"]}
         )
@@ -445,11 +453,29 @@ class Study:
         return int(self.config["figures"]["group_m"])
 
     def trained_gt(self) -> bool:
-        """Whether the ground truth is trained here (config ground_truth), not the paper's."""
+        """Whether the ground truth is trained here (config ground_truth), not published (the
+        paper's Table 5, NAS-Bench-201's table)."""
         return self.config["ground_truth"] == "trained"
+
+    def evaluated_children(self) -> list[str]:
+        """The children every share-all point scores: the space's sample (run key
+        eval_sample) or all of them; the published ground truth is written for these."""
+        return from_dict(dict(self.base)).sample()
+
+    def _check_published_ground_truth(self) -> None:
+        """ground_truth: nasbench201 reads NAS-Bench-201's table: its space and CIFAR-10."""
+        run = from_dict(dict(self.base))
+        if run.search_space != "nasbench201" or run.dataset != "cifar10":
+            raise ConfigError(
+                "ground_truth: nasbench201 is NAS-Bench-201's published CIFAR-10 table: it needs "
+                f"run.search_space nasbench201 and dataset cifar10, got {run.search_space!r} "
+                f"and {run.dataset!r}"
+            )
 
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""
+        if self.config["ground_truth"] == "nasbench201":
+            self._check_published_ground_truth()
         if (
             self.enabled("interference")
             and self.enabled("groups")

@@ -1,5 +1,5 @@
-# Ground truth: every child trained alone (group sharing with m = number of children), or the
-# paper's published Table 5 when config ground_truth is "paper".
+# Ground truth: every child trained alone (group sharing with m = number of children), the
+# paper's published Table 5 (ground_truth "paper") or NAS-Bench-201's table ("nasbench201").
 
 
 rule ground_truth:
