@@ -90,6 +90,7 @@ def test_the_schema_run_block_names_run_config_keys_with_their_choices():
     assert set(run) <= {f.name for f in dataclasses.fields(config.RunConfig)}
     assert tuple(run["dataset"]["enum"]) == datasets.DATASETS
     assert sorted(run["eval_engine"]["enum"]) == sorted(["auto", *config.ENGINES])
+    assert tuple(run["search_space"]["enum"]) == tuple(config.SPACES)
     assert tuple(studyconfig.schema()["properties"]["dataset"]["enum"]) == datasets.DATASETS
 
 

@@ -472,10 +472,21 @@ class Study:
                 f"and {run.dataset!r}"
             )
 
+    def _check_figure_child(self) -> None:
+        """Figure 6 draws the group of figures.group_child: an evaluated child, or the
+        figure would fail after every run has trained."""
+        child = str(self.config["figures"]["group_child"])
+        evaluated = self.evaluated_children()
+        if child not in evaluated:
+            what = "a child of the sample (run.eval_sample)" if self.sampled else "a child"
+            raise ConfigError(f"figures.group_child: {child!r} is not {what}; e.g. {evaluated[:3]}")
+
     def validate(self) -> None:
         """Check every job's run config (and its dense window) before anything runs."""
         if self.config["ground_truth"] == "nasbench201":
             self._check_published_ground_truth()
+        if self.enabled("groups"):
+            self._check_figure_child()
         if (
             self.enabled("interference")
             and self.enabled("groups")
