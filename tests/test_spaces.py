@@ -155,3 +155,22 @@ def test_a_nasbench201_step_trains_the_chosen_ops_only():
     assert all(p.grad is not None for e in edges[1:] for p in e["nor_conv_1x1"].parameters())
     assert edges[0]["nor_conv_1x1"][1].weight.grad is None
     assert model.stem[0].weight.grad is not None
+
+
+def test_the_batched_engine_runs_as_many_operators_for_2000_children_as_for_100():
+    """Each op of an edge runs once on the stacked inputs of all children that pick it, so
+    one pass costs the same operator calls however many children are evaluated (a small
+    sample may need a few more gathers, as fewer of its stacked rows are consecutive)."""
+    from nas.model.opcount import operator_calls
+
+    val = Split(torch.randn(1, 3, 8, 8), torch.randint(0, 10, (1,)))  # one pass for all
+    counts = []
+    for n in (25, 100, 500, 2000):
+        cfg = small_nb201(eval_sample=n)
+        model = build_supernet(cfg, 10).eval()
+        children = cfg.eval_children()
+        calls = operator_calls(
+            lambda m=model, c=children: evaluate_children(m, c, val, 1, engine="batched")
+        )
+        counts.append(sum(calls.values()))
+    assert counts[1] == counts[2] == counts[3] <= counts[0] < 1.1 * counts[1], counts
