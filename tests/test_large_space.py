@@ -239,7 +239,7 @@ _cifar.check_integrity = lambda fpath, md5=None: _real(fpath, None)
 
 @pytest.mark.slow
 def test_the_nasbench201_config_runs_end_to_end_on_a_fabricated_cifar10(tmp_path):
-    """config/nasbench201.yaml, shrunk (2 epochs, 3 cells, a sample of 25, 500 images), on
+    """config/nasbench201.yaml, shrunk (3 epochs, 3 cells, a sample of 25, 500 images), on
     the fabricated archive: share-all, groups, prefix sharing and finetuning train on
     CIFAR-10's reader, and the products are built against NAS-Bench-201's table."""
     from nas.run.data import write_fake_cifar10
@@ -253,11 +253,11 @@ def test_the_nasbench201_config_runs_end_to_end_on_a_fabricated_cifar10(tmp_path
     small = {
         "instances": 2,
         "window": 2,
-        "last_epochs": 1,
+        "last_epochs": 2,
         "groups_per_job": 5,
         "seeds_per_job": 2,
         "run": {
-            "epochs": 2,
+            "epochs": 3,
             "batch_size": 64,
             "n_cells": 3,
             "eval_sample": 25,
@@ -268,10 +268,10 @@ def test_the_nasbench201_config_runs_end_to_end_on_a_fabricated_cifar10(tmp_path
         },
         "experiments": {
             "groups": {"m": [1, 5]},
-            "prefix": {"k": [0, 3], "epochs": [2], "eval_every": 1},
+            "prefix": {"k": [0, 3], "epochs": [3], "eval_every": 1},
             "finetune": {"epochs": [1], "steps": 2, "before": 2},
         },
-        "figures": {"figure2_epochs": [1, 2], "group_m": 5, "group_child": sample[0]},
+        "figures": {"figure2_epochs": [2, 3], "group_m": 5, "group_child": sample[0]},
     }
     (repo / "small.yaml").write_text(yaml.safe_dump(small))
     run = subprocess.run(
