@@ -48,9 +48,10 @@ class Cost:
         dense_from = cfg.epochs * spe - cfg.dense_last
         dense = cfg.dense_last + sum(1 for s in snaps if s <= dense_from)  # not in the window
         images = dense * dense_images + epoch_evals * n_val
-        child_images = images * _eval_size(cfg)
+        n_eval = _eval_size(cfg)
+        child_images = images * n_eval
         if cfg.eval_all_final:  # the last point scores every child, not the sample
-            child_images += n_val * (_eval_size(cfg, final=True) - _eval_size(cfg))
+            child_images += n_val * (_eval_size(cfg, final=True) - n_eval)
         train_s = steps * cfg.batch_size / float(tp["train_images_per_s"])
         eval_s = child_images / float(tp["eval_child_images_per_s"])
         return n_groups * train_s / 3600.0, n_groups * eval_s / 3600.0

@@ -67,7 +67,7 @@ class Study:
         self.base.setdefault("data_root", self.config["data_root"])
         self.n = int(self.config["instances"])
         self.exp = self.config["experiments"]
-        run = from_dict(dict(self.base))  # run keys: RunConfig's defaults
+        run = self.run = from_dict(dict(self.base))  # run keys: RunConfig's defaults
         self.epochs = run.epochs
         self.jobs: dict[str, Job] = {}
         self.member_of: dict[str, str] = {}  # member run path -> its seed-packed job path
@@ -460,11 +460,11 @@ class Study:
     def evaluated_children(self) -> list[str]:
         """The children every share-all point scores: the space's sample (run key
         eval_sample) or all of them; the published ground truth is written for these."""
-        return from_dict(dict(self.base)).sample()
+        return self.run.sample()
 
     def _check_published_ground_truth(self) -> None:
         """ground_truth: nasbench201 reads NAS-Bench-201's table: its space and CIFAR-10."""
-        run = from_dict(dict(self.base))
+        run = self.run
         if run.search_space != "nasbench201" or run.dataset != "cifar10":
             raise ConfigError(
                 "ground_truth: nasbench201 is NAS-Bench-201's published CIFAR-10 table: it needs "
