@@ -126,9 +126,10 @@ def write_ground_truth(
     out: str | Path,
     children: list[str] | None = None,
     dataset: str = "cifar10",
-) -> None:
+) -> pd.DataFrame:
     """From the trained children (one instance per seed), the paper's Table 5, or
-    NAS-Bench-201's published table for `children` (the children the study evaluates)."""
+    NAS-Bench-201's published table for `children` (the children the study evaluates).
+    Returns the table written, so a caller can say what it holds."""
     if source == "paper":
         table = reference.paper_table5().reset_index()
     elif source == "nasbench201":
@@ -136,7 +137,9 @@ def write_ground_truth(
     else:
         finals = Inputs({"ground_truth": instances}, "", {}).gt_finals() or []
         table = tables.table5(finals)
-    atomic_write_text(out, table[["child", "acc_mean", "acc_std", "rank"]].to_csv(index=False))
+    table = table[["child", "acc_mean", "acc_std", "rank"]]
+    atomic_write_text(out, table.to_csv(index=False))
+    return table
 
 
 # --------------------------------------------------------------------------- tables
