@@ -123,3 +123,30 @@ def test_the_schema_run_bounds_are_the_run_configs():
                 config.from_dict({key: edge})
             checked += 1
     assert checked >= 7
+
+
+def test_the_findings_table_puts_runs_side_by_side(tmp_path, capsys):
+    """benchmarks/findings_table.py: one column per run, a blank where a run lacks a finding."""
+    from benchmarks import findings_table
+
+    cols = "id,verdict,reason,effect,ci_low,ci_high,p_adj,n,n_needed\n"
+    (tmp_path / "a.csv").write_text(
+        cols + "f1,supported,p_adj < alpha,0.25,0.12,0.39,0.01,9,3\n"
+        "f2,inconclusive,underpowered,-0.3,,,0.5,3,4\n"
+    )
+    (tmp_path / "b.csv").write_text(cols + "f1,inconclusive,underpowered,0.13,0.02,0.24,0.2,9,12\n")
+    findings_table.main([f"small={tmp_path / 'a.csv'}", f"large={tmp_path / 'b.csv'}"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "| finding | small: verdict (reason), effect [95 %] "
+        "| large: verdict (reason), effect [95 %] |"
+    )
+    assert lines[2] == (
+        "| f1 | supported (p_adj < alpha): 0.250 [0.120, 0.390] "
+        "| inconclusive (underpowered): 0.130 [0.020, 0.240] |"
+    )
+    assert lines[3] == "| f2 | inconclusive (underpowered): -0.300 |  |"
+    findings_table.main([str(tmp_path / "b.csv")])
+    assert "| f1 | inconclusive (underpowered) | 0.130 | [0.020, 0.240] | 0.2 | 9 | 12 |" in (
+        capsys.readouterr().out
+    )
