@@ -387,3 +387,60 @@ def test_submit_reads_the_layers_before_it_submits_anything(tmp_path, capsys, mo
     bomb = _layer(tmp_path, _bomb(mapping=True))
     argv = ["submit", "--", "--profile", "profiles/slurm", "--configfile", bomb]
     _one_line_error(capsys, argv, "aliases", "layer.yaml")
+
+
+# -- a config is data: nothing in it runs ---------------------------------------------------
+
+PYTHON_TAGS = {
+    "apply": 'epochs: !!python/object/apply:os.system ["touch {sentinel}"]\n',
+    "new": 'epochs: !!python/object/new:os.system ["touch {sentinel}"]\n',
+    "name": "epochs: !!python/name:os.system\n",
+}
+
+
+def _yte_template(sentinel: Path) -> str:
+    """A YTE template whose value touches `sentinel` if anything evaluates it."""
+    return f"__use_yte__: true\ninstances: ?__import__('pathlib').Path({str(sentinel)!r}).touch()\n"
+
+
+@pytest.mark.parametrize("text", PYTHON_TAGS.values(), ids=PYTHON_TAGS)
+def test_a_python_tag_builds_nothing_and_is_named(tmp_path, capsys, text):
+    sentinel = tmp_path / "ran"
+    layer = _layer(tmp_path, text.format(sentinel=sentinel))
+    words = ("layer.yaml", "!!python/", "asks for a Python object")
+    _one_line_error(capsys, ["train", "--config", layer, "--out", str(tmp_path / "o")], *words)
+    _one_line_error(
+        capsys,
+        [
+            "plan",
+            "config/config.yaml",
+            _layer(tmp_path, "run:\n  " + text.format(sentinel=sentinel), "study.yaml"),
+        ],
+        "study.yaml",
+        "asks for a Python object",
+    )
+    assert not sentinel.exists()
+
+
+def test_nas_refuses_a_yte_template_before_snakemake_could_run_it(tmp_path, capsys, monkeypatch):
+    """Snakemake's config reader runs a YTE template's '?' values; nas never evaluates them,
+    and `nas plan` and `nas submit` refuse the file, so it never reaches Snakemake."""
+    from nas.cluster import submit
+
+    monkeypatch.setattr(submit, "submit_controller", lambda *a, **k: pytest.fail("submitted"))
+    sentinel = tmp_path / "ran"
+    layer = _layer(tmp_path, _yte_template(sentinel))
+    _one_line_error(capsys, ["plan", "config/config.yaml", layer], "layer.yaml", "__use_yte__")
+    argv = ["submit", "--", "--profile", "profiles/slurm", "--configfile", layer]
+    _one_line_error(capsys, argv, "layer.yaml", "__use_yte__", "plain data")
+    assert not sentinel.exists()
+
+
+def test_the_workflow_stops_on_a_yte_template_that_snakemake_has_already_run(tmp_path):
+    """The known limit the docs state: plain `snakemake --configfile` evaluates the template
+    while it loads the file, before any workflow code; the workflow then stops the run."""
+    sentinel = tmp_path / "ran"
+    done = _dry_run(tmp_path, _yte_template(sentinel))
+    assert done.returncode != 0
+    assert "__use_yte__" in done.stderr + done.stdout, done.stderr[-2000:]
+    assert sentinel.exists()  # Snakemake ran it: check a config you did not write with nas plan

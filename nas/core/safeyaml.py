@@ -4,10 +4,16 @@ PyYAML's safe loader runs no code, but it still lets a 400-byte file expand thro
 into a value that exhausts memory when anything formats or copies it, it keeps the last of
 two equal keys without a word, and it reads any size of file. Every config file nas reads
 comes through `load`; the workflow checks its config with `load_file` and `check_bounded`.
+
+The safe loader builds no Python object from a tag (``!!python/...`` is an error). Snakemake
+reads a config file through YTE, which runs a file's ``?`` values as Python when its top level
+sets ``__use_yte__``: `load` refuses that key, so a layer that `nas plan` or `nas submit`
+accepts is plain data before Snakemake ever reads it.
 """
 
 from __future__ import annotations
 
+import re
 import reprlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +22,7 @@ import yaml
 
 MAX_BYTES = 1 << 20  # a study or run config is a few kB; a table is not a config
 MAX_NODES = 100_000  # values after alias expansion: the paper config has about 400
+YTE_SWITCH = "__use_yte__"  # makes Snakemake's config reader evaluate the file as a template
 
 
 class YamlError(ValueError):
@@ -85,6 +92,18 @@ def check_bounded(value: Any, where: str) -> None:
         )
 
 
+def _tag_problem(err: yaml.MarkedYAMLError) -> str:
+    """A tag the safe loader has no constructor for (``!!python/...``, ``!custom``), named."""
+    mark = err.problem_mark
+    line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    found = re.search(r"tag '([^']*)'", err.problem or "")
+    tag = excerpt(found.group(1).replace("tag:yaml.org,2002:", "!!")) if found else "a tag"
+    return (
+        f"the tag {tag}{line} asks for a Python object; a config holds plain values "
+        "(numbers, strings, lists, mappings) and nas builds none"
+    )
+
+
 def load(text: str, where: str) -> Any:
     """YAML text parsed: plain data, unique keys, bounded size; else a one-line YamlError
     that names `where` (a file, or `--set key=value`)."""
@@ -101,12 +120,25 @@ def load(text: str, where: str) -> Any:
     except RecursionError:
         raise YamlError(f"{where}: nested too deeply to be a config") from None
     except yaml.YAMLError as err:
+        if "could not determine a constructor" in (getattr(err, "problem", None) or ""):
+            raise YamlError(f"{where}: {_tag_problem(err)}") from None
         mark = getattr(err, "problem_mark", None)
         line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(err, "problem", None) or type(err).__name__
         raise YamlError(f"{where}: not valid YAML: {problem}{line}") from None
     check_bounded(value, where)
+    check_plain(value, where)
     return value
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Refuse a YTE template: Snakemake would run its ``?`` values as Python on loading it."""
+    if isinstance(value, dict) and YTE_SWITCH in value:
+        raise YamlError(
+            f"{where}: {YTE_SWITCH} makes Snakemake run this file's '?' values as Python "
+            "(a YTE template) when it loads it; a nas config is plain data: remove the key "
+            "and write the values out"
+        )
 
 
 def load_file(path: str | Path) -> Any:
