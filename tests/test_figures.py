@@ -132,11 +132,28 @@ def test_figure2_draws_a_longer_ground_truth_as_its_final_s_tau():
     assert len(gt_line) == 1 and list(gt_line[0].get_xdata()) == [5, 6, 7, 8]
 
     longer = [tables.epoch_matrix(instance(10 + s, n_epochs=20)).loc[[20]] for s in range(3)]
-    fig = figures.draw_figure2(families, longer, epochs=(5, 8))
+    _assert_final_s_tau_dashed(families, longer, 20)
+
+
+def _assert_final_s_tau_dashed(families: dict, gt: list, epochs: int) -> None:
+    """Figure 2 over epochs 5-8 draws `gt`'s final S-Tau as one labelled dashed line."""
+    from nas.analysis import tables
+
+    fig = figures.draw_figure2(families, gt, epochs=(5, 8))
     (dashed,) = _lines(fig.axes[0], "--")
-    final = tables.s_tau_per_epoch(longer)["s_tau"].iloc[-1]
-    assert dashed.get_label() == "Ground truth (after 20 epochs)"
+    final = tables.s_tau_per_epoch(gt)["s_tau"].iloc[-1]
+    assert dashed.get_label() == f"Ground truth (after {epochs} epochs)"
     assert list(dashed.get_ydata()) == [final, final]
+
+
+def test_figure2_draws_a_ground_truth_read_only_at_the_end_as_a_line():
+    """Children alone evaluated only after their last epoch (the scale presets): one point
+    would be invisible, so their final S-Tau is a dashed line across the drawn epochs."""
+    from nas.analysis import tables
+
+    families = {"different_seeds": [instance(s, n_epochs=8) for s in range(3)]}
+    final_only = [tables.epoch_matrix(instance(10 + s, n_epochs=8)).loc[[8]] for s in range(3)]
+    _assert_final_s_tau_dashed(families, final_only, 8)
 
 
 def snapshot_records(epoch: int, n: int = 4, spe: int = 10) -> pd.DataFrame:

@@ -230,14 +230,16 @@ def _ground_truth_curve(
     epochs: Sequence[int] | None,
 ) -> None:
     """The ground truth's S-Tau: a curve over the same epochs when the children alone trained
-    as long as the super-nets; otherwise (experiments.ground_truth.epochs set apart) its
-    final value as a dashed line, labelled with its own length, since its epochs are not the
-    super-nets' epochs."""
+    as long as the super-nets and were evaluated at two or more of the drawn epochs;
+    otherwise (trained for other epochs, or evaluated only at the end, as the scale presets
+    do) its final value as a dashed line, labelled with its own length: one point alone
+    draws no visible line."""
     last = max((int(c.index.max()) for c in curves.values()), default=None)
     if last is None or int(gt.index.max()) == last:
         curve = _epoch_range(gt, epochs)
-        ax.plot(curve.index, curve["s_tau"], label="Ground truth", color="black")
-        return
+        if len(curve) > 1:
+            ax.plot(curve.index, curve["s_tau"], label="Ground truth", color="black")
+            return
     final = int(gt.index.max())
     label = f"Ground truth (after {final} epochs)"
     ax.axhline(float(gt["s_tau"].iloc[-1]), color="black", linestyle="--", label=label)
