@@ -184,6 +184,15 @@ def test_figure4_draws_the_shared_part_solid_before_the_finetuning_dotted(tmp_pa
     check(figures.figure4(finetune, GT, tmp_path / "fig4s", shared), tmp_path, "fig4s")
 
 
+def test_figure4_names_its_ceiling_line_in_a_legend():
+    fig = figures.draw_figure4({2: finetune_records(2, steps=3)}, GT, ceiling=0.6)
+    bottom = fig.axes[1]
+    (ceiling,) = _lines(bottom, "-.")
+    assert list(ceiling.get_ydata()) == [0.6, 0.6]
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == [figures.CEILING_LABEL]
+    assert figures.draw_figure4({2: finetune_records(2, steps=3)}, GT).axes[1].get_legend() is None
+
+
 def test_prefix_curve_draws_each_k_over_its_epochs(tmp_path):
     from nas.analysis.tables import prefix_curve
 

@@ -344,6 +344,8 @@ def draw_figure4(
         parts.append((":", tables.finetune_matrix(finetune[epoch])))
         norm = _figure4_column(axes[:, j], parts, gt, epoch, (j, len(snaps) + j))
         ceiling_line(axes[1, j], ceiling)
+        if ceiling is not None:  # the PNG alone says what the dash-dotted line is
+            axes[1, j].legend(fontsize="small")
     for ax in axes.ravel():
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _rank_colorbar(fig, axes.ravel().tolist(), norm)
