@@ -430,3 +430,26 @@ def test_the_ground_truth_leave_one_out_interval_covers_where_a_t_interval_does_
         print(f"n {n}: jackknife {jack / reps:.3f}, t over the seeds' scores {plain / reps:.3f}")
         assert jack / reps >= 0.93, (n, jack / reps)
     assert all(math.isnan(v) for v in tables.leave_one_out_interval(finals[:2]).values())
+
+
+def test_a_tau_interval_is_cut_to_minus_one_one_and_covers_as_before():
+    """The README run's ground-truth GT-Tau interval was [0.067, 1.067] (jackknife over 3
+    seeds): cut to [-1, 1] it covers exactly when the uncut one does, for any tau."""
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        lo, hi = sorted(rng.uniform(-1.5, 1.5, size=2))
+        truth = rng.uniform(-1, 1)
+        cut = stats.within(stats.TAU_RANGE, lo, hi)
+        assert -1 <= cut[0] <= cut[1] <= 1 or cut[0] > cut[1]  # disjoint stays disjoint
+        assert (cut[0] <= truth <= cut[1]) == (lo <= truth <= hi)
+    assert all(math.isnan(v) for v in stats.within(stats.TAU_RANGE, math.nan, math.nan))
+    # three near-perfect seeds and one outlier: the jackknife's upper end would pass 1
+    children = [f"c{i}" for i in range(16)]
+    base = np.arange(16.0)
+    finals = [pd.Series(base + rng.normal(scale=s, size=16), index=children) for s in (0.1, 0.1, 8)]
+    band = tables.leave_one_out_interval(finals)
+    raw = stats.jackknife_interval(
+        tables._mean_loo_gt_tau(finals),
+        [tables._mean_loo_gt_tau([f for j, f in enumerate(finals) if j != i]) for i in range(3)],
+    )
+    assert raw[1] > 1 and band["gt_tau_hi"] == 1.0 and band["gt_tau_lo"] == max(raw[0], -1.0)

@@ -86,7 +86,7 @@ def _consensus_row(
     loo = [
         tables.tau_tnr(consensus(finals[:k] + finals[k + 1 :]), gt)[0] for k in range(len(finals))
     ]
-    lo, hi = stats.jackknife_interval(tau, loo)
+    lo, hi = stats.within(stats.TAU_RANGE, *stats.jackknife_interval(tau, loo))
     gain = tau - float(np.mean(final_taus))
     return {
         "family": family,

@@ -67,12 +67,17 @@ def mean_over_instances(per_instance: Sequence[dict]) -> dict:
     return {c: float(np.mean([r[c] for r in per_instance])) for c in STAT_COLUMNS}
 
 
-def interval(values: Sequence[float], name: str) -> dict:
+def interval(
+    values: Sequence[float], name: str, bounds: tuple[float, float] | None = stats.TAU_RANGE
+) -> dict:
     """{name_lo, name_hi}: the 95 % interval of the mean of `values` over instances
     (nas.analysis.stats:
     a t-interval below 20 instances, valid at 3 where a percentile bootstrap is [min, max];
-    NaN for one instance: a single run says nothing about its own spread)."""
+    NaN for one instance: a single run says nothing about its own spread). Cut to `bounds`
+    (stats.within): a tau's [-1, 1] by default; None for a statistic without bounds."""
     (lo, hi), _ = stats.interval(values)
+    if bounds is not None:
+        lo, hi = stats.within(bounds, lo, hi)
     return {f"{name}_lo": lo, f"{name}_hi": hi}
 
 

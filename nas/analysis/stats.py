@@ -54,6 +54,7 @@ ALPHA = 0.05  # two-sided level; each direction is tested at ALPHA / 2
 POWER = 0.8
 MAX_N = 10_000  # n_needed above this is "no feasible n"
 T_BELOW = 20  # below this n the interval is a t-interval; at or above, a studentised bootstrap
+TAU_RANGE = (-1.0, 1.0)  # where a Kendall tau (and a mean of taus) can lie
 
 # reasons that go with a verdict (decide gives the first three; callers the others)
 DECIDED = "p_adj < alpha"
@@ -201,6 +202,14 @@ def jackknife_interval(
     se = math.sqrt((n - 1) / n * float(np.sum((loo - loo.mean()) ** 2)))
     half = float(sps.t.ppf(0.5 + level / 2.0, n - 1)) * se
     return (estimate - half, estimate + half)
+
+
+def within(bounds: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
+    """An interval cut to the values its parameter can take (a tau's TAU_RANGE). The cut
+    interval covers whenever the uncut one does, since the parameter lies in `bounds`: a
+    t-interval's 1.07 for a tau says nothing that 1.0 does not."""
+    low, high = bounds
+    return (max(lo, low) if math.isfinite(lo) else lo, min(hi, high) if math.isfinite(hi) else hi)
 
 
 def interval(values: Sequence[float], level: float = LEVEL) -> tuple[tuple[float, float], str]:

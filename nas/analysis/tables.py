@@ -272,7 +272,7 @@ def s_tau_interval(accs: Sequence[pd.Series]) -> tuple[float, float]:
         tau[i, j] = tau[j, i] = metrics.kendall_tau(accs[i], accs[j])
     pairs = np.triu_indices(n, 1)
     loo = [np.nanmean(np.delete(np.delete(tau, k, 0), k, 1)) if n > 2 else np.nan for k in range(n)]
-    return stats.jackknife_interval(float(np.mean(tau[pairs])), loo)
+    return stats.within(stats.TAU_RANGE, *stats.jackknife_interval(float(np.mean(tau[pairs])), loo))
 
 
 def _ceiling_row(gt_instances: Sequence[pd.Series] | None, columns: dict[str, str]) -> dict:
@@ -452,6 +452,7 @@ def leave_one_out_interval(finals: Sequence[pd.Series]) -> dict:
     rest = [[f for j, f in enumerate(finals) if j != i] for i in range(n)]
     without = [_mean_loo_gt_tau(r) for r in rest]
     lo, hi = stats.jackknife_interval(_mean_loo_gt_tau(finals), without)
+    lo, hi = stats.within(stats.TAU_RANGE, lo, hi)
     return {"gt_tau_lo": lo, "gt_tau_hi": hi}
 
 
