@@ -14,7 +14,7 @@ from nas.analysis import claims, stats
 
 table = pd.read_csv(sys.argv[1] if len(sys.argv) > 1 else "results/findings.csv")
 alpha = claims.registry().alpha
-tested = table[table.reason.isin([stats.DECIDED, stats.UNDERPOWERED, stats.BOTH])]
+tested = table[table.reason.isin([stats.DECIDED, stats.UNDERPOWERED, stats.ADJUSTED, stats.BOTH])]
 size = tested.groupby("family").size()
 print("| finding | n | d | n needed | n needed at Holm's first step |")
 print("|---|---|---|---|---|")

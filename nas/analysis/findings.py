@@ -845,9 +845,11 @@ HOW_TO_READ = (
     "Benjamini-Hochberg over those beyond it. **supported** / **contradicted**: p_adj < alpha, "
     "on the claimed / the other side. **inconclusive** gives its reason: *underpowered* (n "
     "below n_needed, the units at which the observed standardised effect d would be decided "
-    "with power 0.8), *compatible with both* (no feasible n decides the observed effect, or n "
-    "sufficed and the test still did not), *not testable at this scale* (the note says what it "
-    "would take), *descriptive (one run)*. `findings_units.csv` holds every unit's value."
+    "with power 0.8), *significant before adjustment only* (p_raw < alpha at that n, p_adj not: "
+    "more units would decide it), *compatible with both* (no feasible n decides the observed "
+    "effect, or n sufficed and even p_raw did not), *not testable at this scale* (the note "
+    "says what it would take), *descriptive (one run)*. `findings_units.csv` holds every "
+    "unit's value."
 )
 
 

@@ -20,7 +20,9 @@ So the method here is the one that stays valid at small n:
   only symmetry, not normality, as a check on the t p.
 * Power: ``n_needed`` says at which n the observed standardised effect would be decided with
   power POWER (exact noncentral t), so an undecided finding says whether more units would
-  help ("underpowered") or whether the effect sits at the threshold ("compatible with both").
+  help ("underpowered"; "significant before adjustment only" when n suffices for the raw test
+  but not for the family's adjustment) or whether the effect sits at the threshold
+  ("compatible with both").
 * ``decide`` turns an ``Inference`` and its family-adjusted p into a verdict and a reason.
 
 ``pair_permutation_p`` compares agreement within two groups of rank vectors, whose pair-taus
@@ -56,10 +58,11 @@ MAX_N = 10_000  # n_needed above this is "no feasible n"
 T_BELOW = 20  # below this n the interval is a t-interval; at or above, a studentised bootstrap
 TAU_RANGE = (-1.0, 1.0)  # where a Kendall tau (and a mean of taus) can lie
 
-# reasons that go with a verdict (decide gives the first three; callers the others)
+# reasons that go with a verdict (decide gives the first four; callers the others)
 DECIDED = "p_adj < alpha"
 UNDERPOWERED = "underpowered"
 BOTH = "compatible with both"
+ADJUSTED = "significant before adjustment only"
 NOT_TESTABLE = "not testable at this scale"
 DESCRIPTIVE = "descriptive (one run)"
 
@@ -463,8 +466,10 @@ def decide(
 ) -> tuple[str, str]:
     """(verdict, reason) from an inference and its family-adjusted p: decided when there are
     min_units units and p_adjusted < alpha, towards the side with the smaller p; otherwise
-    inconclusive, "underpowered" when more units would decide the observed effect, "compatible
-    with both" when no feasible n would (effect at the threshold) or n already sufficed."""
+    inconclusive, "underpowered" when more units would decide the observed effect at alpha,
+    "significant before adjustment only" when they sufficed for alpha but not for the
+    family's adjustment (more units would still decide it), "compatible with both" when no
+    feasible n would (effect at the threshold) or n sufficed and even the raw test did not."""
     n = inference.n
     if n >= min_units and p_adjusted < alpha:
         if inference.p_claim < inference.p_other:
@@ -472,4 +477,6 @@ def decide(
         return CONTRADICTED, DECIDED
     if n < min_units or (inference.n_needed is not None and inference.n_needed > n):
         return INCONCLUSIVE, UNDERPOWERED
+    if inference.p_raw < alpha <= p_adjusted:
+        return INCONCLUSIVE, ADJUSTED
     return INCONCLUSIVE, BOTH
