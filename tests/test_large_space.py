@@ -5,6 +5,7 @@ config/nasbench201.yaml."""
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -292,3 +293,20 @@ def test_the_nasbench201_config_runs_end_to_end_on_a_fabricated_cifar10(tmp_path
     assert "a seeded sample of 25 of its 15,625 children" in (results / "findings.md").read_text()
     gt = read_ground_truth(results / "ground_truth.csv")
     assert sorted(gt.index) == sample
+
+
+def test_order_families_that_are_the_same_runs_are_flagged_and_the_preset_has_one():
+    """A reshuffled order changes after one mini-batch per child: at config/large.yaml's
+    756 mini-batches over 15,625 children it never does, so different_orders and
+    different_orders_shuffle would be the same runs (the first Xeon run's records were
+    byte-identical). The plan warns when both are on; the preset keeps one."""
+    from nas.study.plan import DuplicateFamilyWarning
+
+    both = layered("large.yaml")
+    both["experiments"]["different_orders"] = True
+    with pytest.warns(DuplicateFamilyWarning, match="756: its instances equal"):
+        Study(both).validate()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateFamilyWarning)
+        Study(layered("large.yaml")).validate()
+        Study(layered("scale.yaml")).validate()  # 64 children, far more mini-batches

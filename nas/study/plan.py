@@ -14,11 +14,18 @@ as one packed model (nas.model.packed). A seed of a packed job is a member run: 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nas.core.config import ConfigError, check_dense_window, format_override, from_dict
+from nas.core.config import (
+    ConfigError,
+    RunConfig,
+    check_dense_window,
+    format_override,
+    from_dict,
+)
 from nas.core.datasets import dataset_sizes
 from nas.core.searchspace import MEASURED_GROUPINGS
 from nas.core.similarity import MIN_CORRELATION_POINTS
@@ -30,6 +37,10 @@ from nas.study.paths import (
     partition_file,
     snapshot_file,
 )
+
+
+class DuplicateFamilyWarning(UserWarning):
+    """A share-all family whose instances equal another family's, record for record."""
 
 
 @dataclass(frozen=True)
@@ -511,6 +522,30 @@ class Study:
                 check_dense_window(cfg, cfg.steps_per_epoch(n_train))
             except ConfigError as err:
                 raise ConfigError(f"{self.experiment_of(job)} (job {job.path}): {err}") from None
+            if (
+                job.kind == "share"
+                and cfg.order == "reshuffled"
+                and self.enabled("different_orders")
+            ):
+                self._check_reshuffles(cfg, cfg.steps_per_epoch(n_train))
+
+    def _check_reshuffles(self, cfg: RunConfig, steps_per_epoch: int) -> None:
+        """A reshuffled order draws its next order after one mini-batch per child: a run of no
+        more mini-batches than children trains exactly different_orders' instances, a
+        duplicate that enters the findings as a second test. A warning, not an error: the
+        pipeline check (config/quick.yaml) runs every family on purpose. config/large.yaml
+        keeps the reshuffled family (Figures 3 and 5 and Obs. 3 read it)."""
+        trained = (cfg.epochs - cfg.warm_epoch) * steps_per_epoch
+        if trained <= self.n_children:
+            warnings.warn(
+                f"experiments.different_orders_shuffle: a reshuffled order changes after "
+                f"{self.n_children:,} mini-batches (one per child), but a super-net trains "
+                f"{trained:,}: its instances equal different_orders' exactly; switch one of "
+                f"the two off (Figures 3 and 5 and Obs. 3 read this one), or train more than "
+                f"{self.n_children:,} mini-batches",
+                DuplicateFamilyWarning,
+                stacklevel=2,
+            )
 
     def experiment_of(self, job: Job) -> str:
         return {
